@@ -1,0 +1,83 @@
+#include "act/safety_guard.h"
+
+#include <unistd.h>
+
+namespace mg {
+
+SafetyGuard::SafetyGuard(const std::string& procfs_root, const CgroupFs& cgroups)
+    : self_(getpid()), cgroups_(cgroups), fresh_proc_(procfs_root) {
+  // Our own ancestors, seen through the same /proc the rules see. In a
+  // private pid namespace the chain ends at its pid 1.
+  pid_t pid = getppid();
+  for (int depth = 0; pid > 0 && depth < 4096; ++depth) {
+    ancestors_.insert(pid);
+    auto st = fresh_proc_.read_stat(pid);
+    if (!st || st->ppid == pid) break;
+    pid = st->ppid;
+  }
+}
+
+void SafetyGuard::set_config(std::shared_ptr<const Config> config) {
+  std::lock_guard lock(mu_);
+  config_ = std::move(config);
+}
+
+bool SafetyGuard::structurally_protected(pid_t pid, const ProcStat& stat) const {
+  // pid 2 is kthreadd; its children are kernel threads even where the flag is
+  // not visible (old kernels, odd procfs views).
+  return pid <= 1 || pid == self_ || ancestors_.contains(pid) || stat.is_kernel_thread() ||
+         pid == 2 || stat.ppid == 2;
+}
+
+bool SafetyGuard::is_protected(const Process& p, const PidFiles& pid_files) const {
+  if (structurally_protected(p.id.pid, p.stat)) return true;
+  if (!config_) return false;
+  for (const MatchSpec& m : config_->protect) {
+    if (matches(m, p, pid_files)) return true;
+  }
+  return false;
+}
+
+bool SafetyGuard::is_protected_now(pid_t pid) {
+  std::lock_guard lock(mu_);
+  auto stat = fresh_proc_.read_stat(pid);
+  if (!stat) return true;
+  if (structurally_protected(pid, *stat)) return true;
+  if (!config_ || config_->protect.empty()) return false;
+  Process p;
+  p.id = {pid, stat->start_time};
+  p.stat = *stat;
+  AttributeNeeds needs;
+  for (const MatchSpec& m : config_->protect) {
+    needs.cmdline |= m.needs_cmdline();
+    needs.exe |= m.needs_exe();
+    needs.user |= m.needs_user();
+    needs.cgroups |= m.needs_cgroup();
+  }
+  p.attrs.valid = true;
+  if (needs.cmdline) {
+    if (auto v = fresh_proc_.read_cmdline(pid)) p.attrs.cmdline = *v;
+  }
+  if (needs.exe) {
+    if (auto v = fresh_proc_.read_exe(pid)) p.attrs.exe = *v;
+  }
+  if (needs.user) {
+    if (auto v = fresh_proc_.read_ids(pid)) p.attrs.uid = v->effective_uid;
+  }
+  if (needs.cgroups) {
+    if (auto v = fresh_proc_.read_cgroups(pid)) p.attrs.cgroups = *v;
+  }
+  PidFiles pid_files;
+  pid_files.refresh(fresh_proc_, *config_);
+  for (const MatchSpec& m : config_->protect) {
+    // An attribute we could not read makes the key unknown; for protection,
+    // unknown means protected.
+    if (matches(m, p, pid_files)) return true;
+    if ((m.needs_cmdline() && !p.attrs.cmdline) || (m.needs_exe() && !p.attrs.exe) ||
+        (m.needs_user() && !p.attrs.uid) || (m.needs_cgroup() && !p.attrs.cgroups))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace mg

@@ -1,0 +1,35 @@
+#pragma once
+// The command line, in the conventions of Prometheus exporters (SPEC §2).
+#include <optional>
+#include <string>
+
+#include "util/log.h"
+
+namespace mg {
+
+struct Flags {
+  std::string config_file = "/etc/memoryguard/memoryguard.yaml";
+  std::string listen_address = ":9756";
+  std::string telemetry_path = "/metrics";
+  std::string web_config_file;
+  bool enable_lifecycle = false;
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kLogfmt;
+  bool dry_run = false;
+  bool check_config = false;
+  bool once = false;
+  std::string procfs = "/proc";
+  std::string cgroupfs = "/sys/fs/cgroup";
+};
+
+// Parses argv. Returns the flags, or an exit code when the process should end
+// now: 0 after --help/--version, 2 on bad flags (the message already printed).
+struct ParsedFlags {
+  Flags flags;
+  std::optional<int> exit_code;
+};
+ParsedFlags parse_flags(int argc, char** argv);
+
+std::string version_string();
+
+}  // namespace mg

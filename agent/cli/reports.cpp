@@ -1,0 +1,106 @@
+#include "cli/reports.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
+#include "config/units.h"
+#include "util/utf8.h"
+
+namespace mg {
+namespace {
+
+void describe_match(std::ostream& out, const MatchSpec& m) {
+  const char* sep = "";
+  auto key = [&](const char* k, const std::string& v) {
+    out << sep << k << "=" << std::quoted(v, '\'');
+    sep = " ";
+  };
+  if (m.name) key("name", m.name->text);
+  if (m.cmdline) key("cmdline", m.cmdline->text);
+  if (m.exe) key("exe", m.exe->text);
+  if (m.user) key("user", m.user_text);
+  if (m.cgroup) key("cgroup", m.cgroup->text);
+  if (m.pid_file) key("pid_file", *m.pid_file);
+  if (m.exclude) {
+    out << sep << "not(";
+    describe_match(out, *m.exclude);
+    out << ")";
+  }
+}
+
+std::string limit_text(const LimitSpec& l) {
+  if (l.is_percent()) {
+    std::ostringstream s;
+    s << l.percent << "% of the cgroup's memory limit";
+    return s.str();
+  }
+  return format_bytes(l.bytes);
+}
+
+}  // namespace
+
+void print_config_summary(std::ostream& out, const Config& c) {
+  out << "config OK: " << c.path << "\n"
+      << "  interval " << format_duration(c.interval) << ", stats_frequency "
+      << format_duration(c.stats_frequency) << ", measure " << to_string(c.measure)
+      << ", dry_run " << (c.dry_run ? "true" : "false") << "\n";
+  out << "  protect: " << c.protect.size() << (c.protect.size() == 1 ? " matcher" : " matchers")
+      << " (plus the agent, its ancestors, pid 1 and kernel threads, always)\n";
+  for (const MatchSpec& m : c.protect) {
+    out << "    - ";
+    describe_match(out, m);
+    out << "\n";
+  }
+  out << "  rules: " << c.rules.size() << "\n";
+  for (const RuleSpec& r : c.rules) {
+    out << "    " << r.name << ":\n      match: ";
+    describe_match(out, r.match);
+    if (r.children) out << " (and all descendants)";
+    out << "\n      limit: " << limit_text(r.limit) << " of " << to_string(r.measure) << " "
+        << (r.scope == Scope::kProcess ? "per process"
+            : r.scope == Scope::kGroup ? "summed over all matched processes"
+                                       : "summed per cgroup");
+    if (r.for_duration.count()) out << ", over for " << format_duration(r.for_duration);
+    out << "\n      action: " << r.action.signal_name;
+    if (r.action.signal_name != "SIGKILL")
+      out << ", SIGKILL after " << format_duration(r.action.kill_after);
+    out << " to the " << to_string(r.action.target);
+    if (r.scope != Scope::kProcess) out << ", victim " << to_string(r.victim);
+    if (r.action.cooldown.count()) out << ", cooldown " << format_duration(r.action.cooldown);
+    if (!r.action.exec.empty())
+      out << ", then run " << r.action.exec.front() << " (timeout "
+          << format_duration(r.action.exec_timeout) << ")";
+    out << (r.dry_run ? "  [dry-run: nothing is signalled]" : "") << "\n";
+  }
+}
+
+void print_check_table(std::ostream& out, const CheckReport& report) {
+  struct Line {
+    std::string rule, pid, name, pss, rss, limit, verdict;
+  };
+  std::vector<Line> lines;
+  lines.push_back({"RULE", "PID", "NAME", "PSS", "RSS", "LIMIT", "VERDICT"});
+  for (const CheckRow& r : report.rows) {
+    lines.push_back({r.rule, std::to_string(r.pid), to_valid_utf8(r.name),
+                     format_bytes(r.figures.pss), format_bytes(r.figures.rss),
+                     r.limit ? format_bytes(r.limit) : "-", r.verdict});
+  }
+  std::size_t w[6] = {};
+  for (const Line& l : lines) {
+    const std::string* cols[6] = {&l.rule, &l.pid, &l.name, &l.pss, &l.rss, &l.limit};
+    for (int i = 0; i < 6; ++i) w[i] = std::max(w[i], cols[i]->size());
+  }
+  for (const Line& l : lines) {
+    out << std::left << std::setw(static_cast<int>(w[0])) << l.rule << "  " << std::right
+        << std::setw(static_cast<int>(w[1])) << l.pid << "  " << std::left
+        << std::setw(static_cast<int>(w[2])) << l.name << "  " << std::right
+        << std::setw(static_cast<int>(w[3])) << l.pss << "  " << std::setw(static_cast<int>(w[4]))
+        << l.rss << "  " << std::setw(static_cast<int>(w[5])) << l.limit << "  " << l.verdict
+        << "\n";
+  }
+  if (report.rows.empty()) out << "(no process matches any rule)\n";
+  out << report.rows.size() << " matched of " << report.processes_seen << " processes\n";
+}
+
+}  // namespace mg

@@ -1,0 +1,14 @@
+#pragma once
+// What --check-config and --once print: for an operator's first look, so
+// plain aligned text, not logs.
+#include <ostream>
+
+#include "config/config.h"
+#include "engine/check_loop.h"
+
+namespace mg {
+
+void print_config_summary(std::ostream& out, const Config& config);
+void print_check_table(std::ostream& out, const CheckReport& report);
+
+}  // namespace mg

@@ -1,0 +1,375 @@
+#include "engine/check_loop.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "config/units.h"
+#include "util/log.h"
+
+namespace mg {
+
+std::vector<ConfigError> validate_against_host(const Config& config, const CgroupFs& cgroups) {
+  std::vector<ConfigError> errors;
+  if (cgroups.layout() != CgroupLayout::kNone) return errors;
+  for (std::size_t i = 0; i < config.rules.size(); ++i) {
+    const RuleSpec& r = config.rules[i];
+    if (r.limit.is_percent()) {
+      errors.push_back({config.path, r.limit_mark, "rules[" + std::to_string(i) + "].limit",
+                        "a limit in % needs the memory limit of a cgroup, but no cgroup "
+                        "filesystem was found at " +
+                            cgroups.root()});
+    }
+  }
+  return errors;
+}
+
+CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& sender,
+                     const Clock& clock)
+    : options_(std::move(options)),
+      metrics_(metrics),
+      clock_(clock),
+      proc_(options_.procfs),
+      cgroups_(options_.cgroupfs),
+      table_(proc_, cgroups_),
+      sampler_(proc_, clock_, std::chrono::seconds(15)),
+      guard_(options_.procfs, cgroups_) {
+  ActuatorHooks hooks;
+  hooks.on_signal = [this](const std::string& rule, int signal) {
+    metrics_.signal_sent(rule, signal_name(signal), clock_.unix_seconds());
+  };
+  hooks.on_failure = [this](const std::string& rule, const std::string& reason) {
+    metrics_.action_failed(rule, reason);
+  };
+  actuator_ = std::make_unique<Actuator>(
+      sender, cgroups_, options_.procfs, [this](pid_t pid) { return guard_.is_protected_now(pid); },
+      hooks);
+}
+
+CheckLoop::~CheckLoop() = default;
+
+std::vector<ConfigError> CheckLoop::start_with(Config config, const std::string& content_hash) {
+  auto errors = validate_against_host(config, cgroups_);
+  if (!errors.empty()) return errors;
+  apply(std::move(config), content_hash);
+  return {};
+}
+
+void CheckLoop::apply(Config config, const std::string& content_hash) {
+  if (options_.force_dry_run) {
+    config.dry_run = true;
+    for (auto& r : config.rules) r.dry_run = true;
+  }
+  auto shared = std::make_shared<const Config>(std::move(config));
+  // A rule that keeps its name keeps its state: for: timers, cooldowns and
+  // (in Metrics) its counters.
+  std::vector<std::unique_ptr<RuleState>> next;
+  std::vector<RuleCounters> counters;
+  for (const RuleSpec& spec : shared->rules) {
+    auto it = std::find_if(rules_.begin(), rules_.end(),
+                           [&](const auto& rs) { return rs && rs->spec.name == spec.name; });
+    if (it != rules_.end()) {
+      (*it)->spec = spec;
+      (*it)->matcher.rebind((*it)->spec);
+      next.push_back(std::move(*it));
+    } else {
+      next.push_back(std::make_unique<RuleState>(spec, clock_));
+    }
+    RuleCounters rc{spec.name, {spec.action.signal_name}};
+    if (spec.action.signal_name != "SIGKILL") rc.signals.push_back("SIGKILL");
+    counters.push_back(std::move(rc));
+  }
+  for (const auto& old : rules_) {
+    if (old && actuator_->in_flight_for_rule(old->spec.name) > 0) {
+      log::info("rule removed while an action is under way; it will finish",
+                {{"rule", old->spec.name}});
+    }
+  }
+  rules_ = std::move(next);
+  config_ = shared;
+  content_hash_ = content_hash;
+  needs_ = needs_of(*config_);
+  guard_.set_config(config_);
+  sampler_.set_staleness(options_.once ? Duration{0} : config_->stats_frequency);
+  interval_ns_ = config_->interval.count();
+  metrics_.set_rules(counters);
+}
+
+std::future<ReloadOutcome> CheckLoop::request_reload(std::string why) {
+  std::lock_guard lock(mu_);
+  reloads_.push_back({std::move(why), {}});
+  auto f = reloads_.back().done.get_future();
+  cv_.notify_all();
+  return f;
+}
+
+ReloadOutcome CheckLoop::reload(const std::string& why) {
+  ConfigLoadResult loaded = load_config_file(options_.config_path);
+  if (loaded.config) {
+    auto host_errors = validate_against_host(*loaded.config, cgroups_);
+    if (!host_errors.empty()) {
+      loaded.errors = std::move(host_errors);
+      loaded.config.reset();
+    }
+  }
+  if (!loaded.config) {
+    std::string message;
+    for (const auto& e : loaded.errors) message += e.to_string() + "\n";
+    log::error("config reload failed; keeping the running config",
+               {{"trigger", why}, {"file", options_.config_path},
+                {"errors", std::to_string(loaded.errors.size())},
+                {"first", loaded.errors.empty() ? "" : loaded.errors.front().to_string()}});
+    metrics_.config_reloaded(false, clock_.unix_seconds());
+    return {false, message};
+  }
+  const bool changed = loaded.content_hash != content_hash_;
+  apply(std::move(*loaded.config), loaded.content_hash);
+  metrics_.config_reloaded(true, clock_.unix_seconds());
+  log::info("config reloaded", {{"trigger", why},
+                                {"file", options_.config_path},
+                                {"rules", config_->rules.size()},
+                                {"changed", changed}});
+  return {true, "config reloaded"};
+}
+
+void CheckLoop::process_reloads() {
+  std::deque<PendingReload> pending;
+  {
+    std::lock_guard lock(mu_);
+    pending.swap(reloads_);
+  }
+  for (auto& r : pending) r.done.set_value(reload(r.why));
+}
+
+bool CheckLoop::healthy() const {
+  const Duration interval{interval_ns_.load()};
+  const TimePoint beat{Duration{heartbeat_.load()}};
+  const Duration allowed = std::max<Duration>(3 * interval, std::chrono::seconds(10));
+  return beat.time_since_epoch().count() != 0 && std::chrono::steady_clock::now() - beat < allowed;
+}
+
+void CheckLoop::stop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+}
+
+void CheckLoop::run() {
+  heartbeat_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  TimePoint next = std::chrono::steady_clock::now();
+  for (;;) {
+    process_reloads();
+    const auto start = std::chrono::steady_clock::now();
+    CheckReport report = check(false);
+    const auto end = std::chrono::steady_clock::now();
+    metrics_.scan_finished(std::chrono::duration<double>(end - start).count());
+    heartbeat_ = end.time_since_epoch().count();
+    if (log::enabled(log::Level::kDebug) && end - last_summary_ >= config_->stats_frequency) {
+      last_summary_ = end;
+      log_summary(report);
+    }
+    next += config_->interval;
+    if (next < end) next = end;  // a slow check does not cause a burst of catch-up checks
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, next, [this] { return stopping_ || !reloads_.empty(); });
+    if (stopping_) break;
+  }
+  // Finish what is under way for a short while, then abandon it explicitly.
+  actuator_->shutdown(std::chrono::seconds(5));
+  std::lock_guard lock(mu_);
+  for (auto& r : reloads_) r.done.set_value({false, "shutting down"});
+  reloads_.clear();
+}
+
+CheckReport CheckLoop::check_once() { return check(true); }
+
+std::uint64_t CheckLoop::resolve_limit(RuleState& rs, const Process& p) {
+  if (!rs.spec.limit.is_percent()) return rs.spec.limit.bytes;
+  if (!p.attrs.primary_cgroup || !p.attrs.cgroups) return 0;
+  const CgroupRef& ref = *p.attrs.primary_cgroup;
+  auto [it, inserted] = cgroup_limits_.try_emplace(ref);
+  if (inserted) it->second = cgroups_.memory_limit(*p.attrs.cgroups);
+  if (!it->second) {
+    if (!rs.warned_no_limit[ref.path]) {
+      rs.warned_no_limit[ref.path] = true;
+      log::warn("limit in % but the cgroup has no memory limit; rule skips its processes",
+                {{"rule", rs.spec.name}, {"cgroup", ref.path}});
+    }
+    return 0;
+  }
+  return static_cast<std::uint64_t>(static_cast<double>(*it->second) * rs.spec.limit.percent /
+                                    100.0);
+}
+
+CheckReport CheckLoop::check(bool collect_rows) {
+  CheckReport report;
+  ScanErrors errors;
+  const TimePoint now = clock_.now();
+  cgroup_limits_.clear();
+  // What a process is gets re-read at least this often, so renames, rewritten
+  // command lines and cgroup moves are seen even without an exec.
+  const Duration attribute_ttl = std::max<Duration>(config_->interval, std::chrono::seconds(5));
+  table_.scan(now, needs_, attribute_ttl, errors);
+  pid_files_.refresh(proc_, *config_);
+  sampler_.prune(table_);
+  report.processes_seen = table_.processes().size();
+
+  // match
+  std::unordered_map<pid_t, DetailDemand> demand;
+  for (auto& rs : rules_) {
+    rs->matcher.select(table_, pid_files_, rs->members);
+    for (pid_t pid : rs->members) {
+      DetailDemand& d = demand[pid];
+      d.wanted |= rs->spec.measure != Measure::kRss || collect_rows;
+    }
+  }
+  // measure: the cheap figure for every matched process
+  for (auto it = demand.begin(); it != demand.end();) {
+    const Process* p = table_.find(it->first);
+    if (!p || !sampler_.refresh_rss(*p, errors)) it = demand.erase(it);
+    else ++it;
+  }
+  // Which exact figures judging needs (see MemorySampler).
+  std::unordered_map<pid_t, std::uint64_t> limit_of;  // per rule, reused
+  for (auto& rs : rules_) {
+    if (rs->spec.measure == Measure::kRss) continue;
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> group_rss_est;  // key -> rss, est
+    std::map<std::string, std::uint64_t> group_limit;
+    for (pid_t pid : rs->members) {
+      auto d = demand.find(pid);
+      if (d == demand.end()) continue;
+      const Process& p = *table_.find(pid);
+      const std::uint64_t limit = resolve_limit(*rs, p);
+      if (limit == 0) continue;
+      const MemoryFigures& f = *sampler_.figures(pid);
+      if (rs->spec.scope == Scope::kProcess) {
+        d->second.threshold = std::min(d->second.threshold, limit);
+        continue;
+      }
+      std::string key = rs->spec.scope == Scope::kGroup
+                            ? "g"
+                            : (p.attrs.primary_cgroup ? p.attrs.primary_cgroup->path : "");
+      auto& [rss, est] = group_rss_est[key];
+      rss += f.rss;
+      est += f.value(rs->spec.measure);
+      auto [gl, ins] = group_limit.try_emplace(key, limit);
+      if (!ins) gl->second = std::min(gl->second, limit);
+    }
+    if (rs->spec.scope == Scope::kProcess) continue;
+    for (pid_t pid : rs->members) {
+      auto d = demand.find(pid);
+      if (d == demand.end()) continue;
+      const Process& p = *table_.find(pid);
+      std::string key = rs->spec.scope == Scope::kGroup
+                            ? "g"
+                            : (p.attrs.primary_cgroup ? p.attrs.primary_cgroup->path : "");
+      auto gl = group_limit.find(key);
+      if (gl == group_limit.end()) continue;
+      const auto& [rss, est] = group_rss_est[key];
+      if (rss < gl->second) continue;                // cannot be over: PSS <= RSS
+      if (est >= gl->second) d->second.force = true;  // may be over: know exactly
+      else d->second.threshold = 0;                   // near: read as the duty budget allows
+    }
+  }
+  for (auto& [pid, d] : demand) sampler_.refresh_detail(*table_.find(pid), d, errors);
+
+  // judge and act; export
+  auto snapshot = std::make_shared<Snapshot>();
+  std::vector<Candidate> candidates;
+  for (auto& rs : rules_) {
+    const RuleSpec& rule = rs->spec;
+    candidates.clear();
+    RuleSample sample;
+    sample.rule = rule.name;
+    std::vector<ProcessSample> all;
+    std::map<std::string, std::uint64_t> cgroup_sums;
+    for (pid_t pid : rs->members) {
+      if (!demand.contains(pid)) continue;
+      const Process& p = *table_.find(pid);
+      const MemoryFigures& f = *sampler_.figures(pid);
+      Candidate c;
+      c.id = p.id;
+      c.name = p.stat.comm;
+      c.pgrp = p.stat.pgrp;
+      c.cgroup = p.attrs.primary_cgroup;
+      c.bytes = f.value(rule.measure);
+      c.limit = resolve_limit(*rs, p);
+      c.is_protected = guard_.is_protected(p, pid_files_);
+      c.in_flight = actuator_->in_flight(p.id);
+      candidates.push_back(std::move(c));
+      sample.pss_bytes += f.pss;
+      all.push_back({pid, p.stat.comm, f.pss, f.uss, f.rss});
+      if (rule.scope == Scope::kCgroup && p.attrs.primary_cgroup)
+        cgroup_sums[p.attrs.primary_cgroup->path] += f.value(rule.measure);
+    }
+    std::uint64_t least_limit = 0;
+    for (const auto& c : candidates) {
+      if (c.limit && (least_limit == 0 || c.limit < least_limit)) least_limit = c.limit;
+    }
+    sample.limit_bytes = rule.limit.is_percent() ? least_limit : rule.limit.bytes;
+    sample.processes = candidates.size();
+
+    JudgeResult result = rs->judge.judge(rule, candidates);
+    for (std::uint64_t i = 0; i < result.exceeded; ++i) metrics_.limit_exceeded(rule.name);
+    if (!options_.once) {
+      for (auto& action : result.actions) actuator_->submit(std::move(action));
+    }
+    if (collect_rows) {
+      for (const Verdict& v : result.verdicts) {
+        const Process* p = table_.find(v.id.pid);
+        if (!p) continue;
+        CheckRow row{rule.name, v.id.pid, p->stat.comm, *sampler_.figures(v.id.pid), rule.measure,
+                     v.limit, describe(v, rule)};
+        if (options_.once && v.kind == VerdictKind::kAct) {
+          row.verdict = "over: would " + rule.action.signal_name +
+                        (rule.for_duration.count() ? " after for: " + format_duration(rule.for_duration) : "");
+        }
+        report.rows.push_back(std::move(row));
+      }
+    }
+
+    const std::size_t top_n = std::min<std::size_t>(config_->top_processes, all.size());
+    std::partial_sort(all.begin(), all.begin() + top_n, all.end(),
+                      [](const auto& a, const auto& b) { return a.pss > b.pss; });
+    all.resize(top_n);
+    sample.top = std::move(all);
+    for (auto& [path, bytes] : cgroup_sums) sample.cgroups.push_back({path, bytes});
+    snapshot->rules.push_back(std::move(sample));
+  }
+  metrics_.publish(std::move(snapshot));
+
+  if (errors.vanished) metrics_.scan_error("vanished", errors.vanished);
+  if (errors.permission) metrics_.scan_error("permission", errors.permission);
+  if (errors.parse) metrics_.scan_error("parse", errors.parse);
+  if (errors.io) metrics_.scan_error("io", errors.io);
+  if (errors.permission && !warned_permission_) {
+    warned_permission_ = true;
+    log::warn(
+        "some processes could not be read (permission); give the agent CAP_SYS_PTRACE or run it "
+        "as their user; counted in memoryguard_scan_errors_total{reason=\"permission\"} from now on",
+        {{"count", errors.permission}});
+  }
+  return report;
+}
+
+void CheckLoop::log_summary(const CheckReport&) {
+  // Rebuilt from the rules, so the summary matches what /metrics shows.
+  for (const auto& rs : rules_) {
+    std::uint64_t total = 0, largest = 0;
+    for (pid_t pid : rs->members) {
+      if (const MemoryFigures* f = sampler_.figures(pid)) {
+        total += f->value(rs->spec.measure);
+        largest = std::max(largest, f->value(rs->spec.measure));
+      }
+    }
+    log::debug("rule stats", {{"rule", rs->spec.name},
+                              {"processes", rs->members.size()},
+                              {"measure", to_string(rs->spec.measure)},
+                              {"total", format_bytes(total)},
+                              {"largest", format_bytes(largest)},
+                              {"limit", rs->spec.limit.is_percent()
+                                            ? std::to_string(rs->spec.limit.percent) + "%"
+                                            : format_bytes(rs->spec.limit.bytes)}});
+  }
+}
+
+}  // namespace mg

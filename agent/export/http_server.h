@@ -1,0 +1,46 @@
+#pragma once
+// /metrics, /healthz, / and POST /-/reload on civetweb. Everything else is
+// 404 (unknown path) or 405 (wrong method); no file is ever served.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "export/web_config.h"
+
+namespace mg {
+
+struct ReloadOutcome {
+  bool ok = false;
+  std::string message;  // the config errors when !ok
+};
+
+struct HttpHandlers {
+  std::function<std::string()> metrics;  // text exposition
+  std::function<bool()> healthy;         // the check loop is alive
+  std::function<ReloadOutcome()> reload;  // blocks until the loop has reloaded
+};
+
+struct HttpOptions {
+  std::string listen_address = ":9756";  // host:port, :port, [::1]:port
+  std::string telemetry_path = "/metrics";
+  bool enable_lifecycle = false;
+  std::optional<WebConfig> web_config;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpOptions options, HttpHandlers handlers);
+  ~HttpServer();
+  // Throws std::runtime_error naming the address when it cannot listen.
+  void start();
+  void stop();
+  // The port it listens on once started (useful with ":0"); 0 before.
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mg

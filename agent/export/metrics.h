@@ -1,0 +1,50 @@
+#pragma once
+// Every metric of SPEC §5. Counters and the histogram live in a
+// prometheus-cpp registry; the per-process and per-rule gauges are rendered
+// from the latest Snapshot, so the series of a process that has gone vanish at
+// the next scrape and a scrape never reads /proc. Thread-safe.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "export/snapshot.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mg {
+
+struct RuleCounters {
+  std::string rule;
+  std::vector<std::string> signals;  // signal names the rule may send, shown at 0
+};
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+
+  // Makes every counter of each rule exist at 0, and drops the series of
+  // rules that are gone. Counters of a rule that stays keep their values.
+  void set_rules(const std::vector<RuleCounters>& rules);
+  void publish(std::shared_ptr<const Snapshot> snapshot);
+
+  void limit_exceeded(const std::string& rule);
+  void signal_sent(const std::string& rule, const std::string& signal, double unix_time);
+  void action_failed(const std::string& rule, const std::string& reason);
+  void scan_finished(double seconds);
+  void scan_error(const std::string& reason, double count = 1);
+  void config_reloaded(bool success, double unix_time);
+
+  // The whole exposition in Prometheus text format 0.0.4.
+  std::string render() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+
+}  // namespace mg

@@ -1,0 +1,92 @@
+#pragma once
+// judge: whether a rule's limit is exceeded, for long enough, and whom to act
+// on. Pure logic over measured candidates and a Clock: no /proc, no signals,
+// so every timing rule (for:, cooldown, victim order) is unit-tested without
+// time passing or anything dying.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "act/action.h"
+#include "config/config.h"
+#include "discover/process_identity.h"
+#include "procfs/cgroup_fs.h"
+#include "util/clock.h"
+
+namespace mg {
+
+struct Candidate {
+  ProcessIdentity id;
+  std::string name;
+  pid_t pgrp = 0;
+  std::optional<CgroupRef> cgroup;
+  std::uint64_t bytes = 0;  // by the rule's measure
+  std::uint64_t limit = 0;  // resolved for this process (a % limit per cgroup); 0 = none
+  bool is_protected = false;
+  bool in_flight = false;  // an earlier action on it is still under way
+};
+
+// What became of one candidate in this check, for --once and debug logs.
+enum class VerdictKind {
+  kUnder,
+  kNoLimit,   // a % limit, and its cgroup has no memory limit
+  kPending,   // over, but not yet for `for:`
+  kProtected,
+  kInFlight,
+  kCooldown,
+  kBackoff,   // acted on recently; not again so soon
+  kAct,       // an action was requested (or would be, under dry-run)
+  kOverGroup, // over as part of a group, not chosen as victim
+};
+
+struct Verdict {
+  ProcessIdentity id;
+  VerdictKind kind = VerdictKind::kUnder;
+  std::uint64_t bytes = 0;  // the process's own figure
+  std::uint64_t limit = 0;
+};
+
+struct JudgeResult {
+  std::vector<ActionRequest> actions;
+  std::vector<Verdict> verdicts;
+  std::uint64_t exceeded = 0;  // limits newly found exceeded in this check
+};
+
+std::string describe(const Verdict& v, const RuleSpec& rule);
+
+class RuleJudge {
+ public:
+  explicit RuleJudge(const Clock& clock) : clock_(clock) {}
+  // Same rule name across a reload keeps this object and so its timers.
+  JudgeResult judge(const RuleSpec& rule, std::vector<Candidate>& candidates);
+
+ private:
+  struct OverState {
+    TimePoint since{};
+    std::uint64_t seen = 0;
+    std::optional<TimePoint> acted_at;  // last action of this episode
+  };
+  void judge_processes(const RuleSpec& rule, std::vector<Candidate>& c, JudgeResult& out);
+  void judge_groups(const RuleSpec& rule, std::vector<Candidate>& c, JudgeResult& out);
+  bool cooling_down(const RuleSpec& rule, TimePoint now) const;
+  bool backing_off(const ProcessIdentity& id, TimePoint now, Duration backoff) const;
+  // Marks `key` over in this check; returns true when it was not before.
+  bool mark_over(const std::string& key, TimePoint now);
+  ActionRequest request(const RuleSpec& rule, const Candidate& c, std::uint64_t bytes,
+                        std::uint64_t limit) const;
+
+  const Clock& clock_;
+  std::uint64_t check_ = 0;
+  std::map<std::string, OverState> over_;
+  std::optional<TimePoint> last_action_;
+  std::unordered_map<ProcessIdentity, TimePoint, ProcessIdentityHash> acted_on_;
+};
+
+// Least time before the same process is acted on again when the first action
+// did not end it (EPERM, dry-run): never a tight loop.
+Duration retry_backoff(const RuleSpec& rule);
+
+}  // namespace mg

@@ -1,0 +1,163 @@
+#include "match/matcher.h"
+
+#include <re2/re2.h>
+
+namespace mg {
+
+void PidFiles::refresh(ProcFs& proc, const Config& config) {
+  pids_.clear();
+  auto add = [&](const MatchSpec& m) {
+    for (const MatchSpec* s = &m; s; s = s->exclude.get()) {
+      if (s->pid_file && !pids_.contains(*s->pid_file)) {
+        auto pid = proc.read_pid_file(*s->pid_file);
+        pids_[*s->pid_file] = pid ? *pid : 0;
+      }
+    }
+  };
+  for (const auto& r : config.rules) add(r.match);
+  for (const auto& p : config.protect) add(p);
+}
+
+pid_t PidFiles::pid_of(const std::string& path) const {
+  auto it = pids_.find(path);
+  return it == pids_.end() ? 0 : it->second;
+}
+
+namespace {
+
+// kUnknown: the attribute could not be read, so the key can be neither
+// confirmed nor ruled out.
+enum class Verdict { kNo, kYes, kUnknown };
+
+Verdict check_keys(const MatchSpec& s, const Process& p, const PidFiles& pid_files) {
+  bool unknown = false;
+  if (s.name && !RE2::PartialMatch(p.stat.comm, *s.name->re)) return Verdict::kNo;
+  if (s.pid_file) {
+    pid_t pid = pid_files.pid_of(*s.pid_file);
+    if (pid == 0 || pid != p.id.pid) return Verdict::kNo;
+  }
+  if (s.user) {
+    if (!p.attrs.uid) unknown = true;
+    else if (*p.attrs.uid != *s.user) return Verdict::kNo;
+  }
+  if (s.cmdline) {
+    if (!p.attrs.cmdline) unknown = true;
+    else if (!RE2::PartialMatch(*p.attrs.cmdline, *s.cmdline->re)) return Verdict::kNo;
+  }
+  if (s.exe) {
+    if (!p.attrs.exe) unknown = true;
+    else if (!RE2::PartialMatch(*p.attrs.exe, *s.exe->re)) return Verdict::kNo;
+  }
+  if (s.cgroup) {
+    if (!p.attrs.cgroups) {
+      unknown = true;
+    } else {
+      bool any = false;
+      for (const auto& m : *p.attrs.cgroups) {
+        if (RE2::PartialMatch(m.path, *s.cgroup->re)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return Verdict::kNo;
+    }
+  }
+  return unknown ? Verdict::kUnknown : Verdict::kYes;
+}
+
+}  // namespace
+
+bool matches_keys(const MatchSpec& spec, const Process& p, const PidFiles& pid_files) {
+  return check_keys(spec, p, pid_files) == Verdict::kYes;
+}
+
+bool excluded(const MatchSpec& spec, const Process& p, const PidFiles& pid_files) {
+  return spec.exclude && check_keys(*spec.exclude, p, pid_files) != Verdict::kNo;
+}
+
+bool matches(const MatchSpec& spec, const Process& p, const PidFiles& pid_files) {
+  return matches_keys(spec, p, pid_files) && !excluded(spec, p, pid_files);
+}
+
+AttributeNeeds needs_of(const Config& config) {
+  AttributeNeeds n;
+  auto add = [&](const MatchSpec& m) {
+    n.cmdline |= m.needs_cmdline();
+    n.exe |= m.needs_exe();
+    n.user |= m.needs_user();
+    n.cgroups |= m.needs_cgroup();
+  };
+  for (const auto& r : config.rules) {
+    add(r.match);
+    // Grouping and acting by cgroup, and % limits, need the cgroup too.
+    if (r.scope == Scope::kCgroup || r.action.target == Target::kCgroup || r.limit.is_percent())
+      n.cgroups = true;
+  }
+  for (const auto& p : config.protect) add(p);
+  return n;
+}
+
+void RuleMatcher::rebind(const RuleSpec& rule) {
+  rule_ = &rule;
+  cache_.clear();
+  auto uses_pid_file = [](const MatchSpec& m) {
+    return m.pid_file || (m.exclude && m.exclude->pid_file);
+  };
+  cacheable_ = !uses_pid_file(rule.match);
+}
+
+const RuleMatcher::CacheEntry& RuleMatcher::evaluate(const Process& p, const PidFiles& pid_files,
+                                                     std::uint64_t scan) {
+  CacheEntry& e = cache_[p.id.pid];
+  const bool fresh = cacheable_ && e.scan != 0 && e.start_time == p.id.start_time &&
+                     e.attrs_read_at == p.attrs.read_at;
+  if (!fresh) {
+    e.start_time = p.id.start_time;
+    e.attrs_read_at = p.attrs.read_at;
+    e.direct = !p.stat.is_kernel_thread() && matches_keys(rule_->match, p, pid_files);
+    e.excluded = excluded(rule_->match, p, pid_files);
+  }
+  e.scan = scan;
+  return e;
+}
+
+bool RuleMatcher::descends_from_match(const ProcessTable& table, const Process& p,
+                                      const PidFiles& pid_files, std::uint64_t scan) {
+  // Walks up the parent chain once per process per scan, remembering answers
+  // so a deep tree of workers costs one step each.
+  std::vector<pid_t> path;
+  const Process* cur = table.find(p.stat.ppid);
+  bool found = false;
+  for (int depth = 0; cur && depth < 4096; ++depth) {
+    if (auto it = ancestry_.find(cur->id.pid); it != ancestry_.end()) {
+      found = it->second;
+      break;
+    }
+    if (evaluate(*cur, pid_files, scan).direct) {
+      found = true;
+      break;
+    }
+    path.push_back(cur->id.pid);
+    if (cur->stat.ppid <= 0 || cur->stat.ppid == cur->id.pid) break;
+    cur = table.find(cur->stat.ppid);
+  }
+  for (pid_t pid : path) ancestry_[pid] = found;
+  return found;
+}
+
+void RuleMatcher::select(const ProcessTable& table, const PidFiles& pid_files,
+                         std::vector<pid_t>& out) {
+  out.clear();
+  const std::uint64_t scan = table.scan_number();
+  ancestry_.clear();
+  for (const auto& [pid, p] : table.processes()) {
+    if (p.stat.is_kernel_thread()) continue;
+    const CacheEntry& e = evaluate(p, pid_files, scan);
+    bool picked = e.direct;
+    if (!picked && rule_->children) picked = descends_from_match(table, p, pid_files, scan);
+    if (picked && !e.excluded) out.push_back(pid);
+  }
+  std::erase_if(cache_, [scan](const auto& kv) { return kv.second.scan != scan; });
+}
+
+}  // namespace mg

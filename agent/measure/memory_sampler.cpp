@@ -1,0 +1,81 @@
+#include "measure/memory_sampler.h"
+
+#include <algorithm>
+
+namespace mg {
+
+MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness,
+                             double lock_duty)
+    : proc_(proc), clock_(clock), staleness_(staleness), duty_(lock_duty) {}
+
+bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
+  auto rss = proc_.read_rss(p.id.pid);
+  if (!rss) {
+    errors.count(rss.error());
+    entries_.erase(p.id.pid);
+    return false;
+  }
+  Entry& e = entries_[p.id.pid];
+  if (e.start_time != p.id.start_time) {
+    e = Entry{};
+    e.start_time = p.id.start_time;
+  }
+  e.fig.rss = *rss;
+  e.fig.fresh = false;
+  // Between rollup reads, growth of RSS is the best cheap bound on growth of
+  // PSS: a leak shows up in both.
+  const std::uint64_t growth = e.fig.rss > e.rss_at_detail ? e.fig.rss - e.rss_at_detail : 0;
+  e.fig.pss = std::min(e.exact_pss + growth, e.fig.rss);
+  e.fig.uss = std::min(e.exact_uss + growth, e.fig.pss);
+  return true;
+}
+
+void MemorySampler::refresh_detail(const Process& p, const DetailDemand& demand,
+                                   ScanErrors& errors) {
+  auto it = entries_.find(p.id.pid);
+  if (it == entries_.end() || !demand.wanted) return;
+  Entry& e = it->second;
+  const TimePoint now = clock_.now();
+  bool read = demand.force || !e.fig.have_detail || now - e.detail_at >= staleness_;
+  if (!read && e.fig.rss >= demand.threshold) {
+    read = e.fig.pss >= demand.threshold || now >= e.next_optional_read;
+  }
+  if (read) read_detail(p, e, errors);
+}
+
+void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) {
+  const TimePoint start = clock_.now();
+  auto mem = proc_.read_memory(p.id.pid);
+  const TimePoint end = clock_.now();
+  if (!mem) {
+    errors.count(mem.error());
+    return;
+  }
+  const Duration cost = end - start;
+  ++stats_.rollup_reads;
+  stats_.rollup_time += cost;
+  e.exact_pss = mem->pss;
+  e.exact_uss = mem->uss;
+  e.rss_at_detail = e.fig.rss;
+  e.detail_at = end;
+  e.next_optional_read =
+      end + std::chrono::duration_cast<Duration>(cost * ((1.0 - duty_) / duty_));
+  e.fig.pss = mem->pss;
+  e.fig.uss = mem->uss;
+  e.fig.have_detail = true;
+  e.fig.fresh = true;
+}
+
+const MemoryFigures* MemorySampler::figures(pid_t pid) const {
+  auto it = entries_.find(pid);
+  return it == entries_.end() ? nullptr : &it->second.fig;
+}
+
+void MemorySampler::prune(const ProcessTable& table) {
+  std::erase_if(entries_, [&](const auto& kv) {
+    const Process* p = table.find(kv.first);
+    return !p || p->id.start_time != kv.second.start_time;
+  });
+}
+
+}  // namespace mg

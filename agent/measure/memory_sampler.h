@@ -1,0 +1,84 @@
+#pragma once
+// measure: how big a process is. RSS from statm is cheap and, since
+// USS <= PSS <= RSS, bounds the other two from above. smaps_rollup walks the
+// target's page tables under its mmap lock, so it is read only when the answer
+// can matter:
+//   - the figure is older than the staleness budget (stats_frequency), or
+//   - the process's RSS has reached a limit it is judged against, and either
+//     its estimated PSS (last PSS + RSS growth since) has too, or the lock
+//     duty budget allows another read.
+// The duty budget caps the share of a target's wall time the agent may hold
+// its lock: after a read that took t, the next optional read waits t/duty.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <limits>
+#include <unordered_map>
+
+#include "config/config.h"
+#include "discover/process_table.h"
+#include "procfs/proc_fs.h"
+#include "util/clock.h"
+
+namespace mg {
+
+struct MemoryFigures {
+  std::uint64_t rss = 0;
+  std::uint64_t pss = 0;  // exact when read this scan, else last PSS + RSS growth since
+  std::uint64_t uss = 0;
+  bool have_detail = false;  // pss/uss were read at least once
+  bool fresh = false;        // pss/uss were read in the latest scan
+  std::uint64_t value(Measure m) const {
+    return m == Measure::kRss ? rss : m == Measure::kUss ? uss : pss;
+  }
+};
+
+// What the rules need of one process in this scan.
+struct DetailDemand {
+  bool wanted = false;  // some rule measures it by pss or uss
+  // Judging can only flip at or above this figure; max() when no rule judges
+  // this process on its own (group sums raise `force` instead).
+  std::uint64_t threshold = std::numeric_limits<std::uint64_t>::max();
+  bool force = false;  // read now whatever the duty budget says
+};
+
+struct SamplerStats {
+  std::uint64_t rollup_reads = 0;
+  Duration rollup_time{0};
+};
+
+class MemorySampler {
+ public:
+  MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness, double lock_duty = 0.01);
+  void set_staleness(Duration d) { staleness_ = d; }
+
+  // Reads statm. Returns false when the process could not be measured.
+  bool refresh_rss(const Process& p, ScanErrors& errors);
+  // Applies the policy above; call after refresh_rss.
+  void refresh_detail(const Process& p, const DetailDemand& demand, ScanErrors& errors);
+  const MemoryFigures* figures(pid_t pid) const;
+  // Drops processes the table no longer has.
+  void prune(const ProcessTable& table);
+  const SamplerStats& stats() const { return stats_; }
+
+ private:
+  struct Entry {
+    std::uint64_t start_time = 0;
+    MemoryFigures fig;
+    std::uint64_t exact_pss = 0;
+    std::uint64_t exact_uss = 0;
+    std::uint64_t rss_at_detail = 0;
+    TimePoint detail_at{};
+    TimePoint next_optional_read{};
+  };
+  void read_detail(const Process& p, Entry& e, ScanErrors& errors);
+
+  ProcFs& proc_;
+  const Clock& clock_;
+  Duration staleness_;
+  double duty_;
+  std::unordered_map<pid_t, Entry> entries_;
+  SamplerStats stats_;
+};
+
+}  // namespace mg

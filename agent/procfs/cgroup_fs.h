@@ -1,0 +1,67 @@
+#pragma once
+// The one place that reads and writes the cgroup filesystem. Built with a root
+// (--cgroupfs) so tests use fixture trees. Handles the three layouts:
+//   pure v2:  <root>/cgroup.controllers exists
+//   hybrid:   v1 controllers under <root>/<controller>, v2 at <root>/unified
+//   pure v1:  controllers under <root>/<controller>, no v2 anywhere
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "procfs/proc_fs.h"
+#include "util/expected.h"
+
+namespace mg {
+
+enum class CgroupLayout { kUnified, kHybrid, kLegacy, kNone };
+const char* to_string(CgroupLayout l);
+
+// A cgroup as memoryguard groups by and acts on: which hierarchy and the path
+// in it. v2 when the process sits in a non-root v2 cgroup, otherwise the v1
+// memory controller's cgroup.
+struct CgroupRef {
+  bool v2 = true;
+  std::string path;  // "/" for the root
+  bool operator==(const CgroupRef&) const = default;
+  bool operator<(const CgroupRef& o) const {
+    return v2 != o.v2 ? v2 < o.v2 : path < o.path;
+  }
+};
+
+class CgroupFs {
+ public:
+  explicit CgroupFs(std::string root = "/sys/fs/cgroup");
+  CgroupLayout layout() const { return layout_; }
+  const std::string& root() const { return root_; }
+
+  // The cgroup a process is grouped and acted on by (see CgroupRef), or
+  // nullopt when it has none we can use.
+  std::optional<CgroupRef> primary(const std::vector<CgroupMembership>& memberships) const;
+
+  // The tightest memory limit that applies: the least of memory.max (v2) or
+  // memory.limit_in_bytes (v1) over the cgroup and its ancestors. nullopt when
+  // unlimited or unknown.
+  std::optional<std::uint64_t> memory_limit(const std::vector<CgroupMembership>& m) const;
+  std::optional<std::uint64_t> memory_limit(const CgroupRef& ref) const;
+
+  // Member pids (cgroup.procs).
+  Expected<std::vector<pid_t>> procs(const CgroupRef& ref) const;
+  // cgroup.kill exists (v2, kernel >= 5.14).
+  bool can_kill(const CgroupRef& ref) const;
+  // Writes 1 to cgroup.kill: SIGKILL to every process in it, atomically.
+  Expected<bool> kill(const CgroupRef& ref) const;
+
+  // Directory of a cgroup on this filesystem.
+  std::string dir_of(const CgroupRef& ref) const;
+
+ private:
+  std::string root_;
+  std::string v2_root_;      // empty when no v2 hierarchy
+  std::string memory_root_;  // v1 memory controller, empty when none
+  CgroupLayout layout_;
+};
+
+}  // namespace mg

@@ -1,0 +1,97 @@
+#pragma once
+// The one place that reads /proc. Built with a root path (--procfs) so tests
+// point it at fixture trees. Every read is a value or a ReadError; a process
+// that vanishes mid-read is ReadError::kVanished, never an exception.
+//
+// Not thread-safe: one instance per thread (it reuses one read buffer so a
+// steady-state scan allocates nothing per process).
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/expected.h"
+
+namespace mg {
+
+// From /proc/PID/stat. comm may hold spaces and parentheses; it is parsed
+// from the last ')' so a name like "a) (b" cannot shift the fields.
+struct ProcStat {
+  pid_t pid = 0;
+  std::string comm;
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  unsigned flags = 0;            // PF_KTHREAD = 0x00200000 marks kernel threads
+  std::uint64_t start_time = 0;  // clock ticks after boot; with pid, the identity
+  bool is_kernel_thread() const { return (flags & 0x00200000u) != 0; }
+};
+
+struct CgroupMembership {
+  int hierarchy_id = 0;     // 0 for the v2 unified hierarchy
+  std::string controllers;  // "memory", "cpu,cpuacct", "name=systemd", "" for v2
+  std::string path;         // "/kubepods/pod1/abc", relative to the hierarchy root
+};
+
+struct MemoryUsage {
+  std::uint64_t rss = 0;
+  std::uint64_t pss = 0;
+  std::uint64_t uss = 0;  // Private_Clean + Private_Dirty
+};
+
+struct ProcIds {
+  uid_t real_uid = 0;
+  uid_t effective_uid = 0;
+};
+
+class ProcFs {
+ public:
+  explicit ProcFs(std::string root = "/proc");
+  const std::string& root() const { return root_; }
+
+  // Numeric entries of the root; `out` is reused to avoid allocation.
+  Expected<bool> list_pids(std::vector<pid_t>& out);
+  Expected<ProcStat> read_stat(pid_t pid);
+  Expected<ProcIds> read_ids(pid_t pid);  // Uid: line of status
+  // argv joined by single spaces (NULs become spaces, the trailing one dropped).
+  Expected<std::string> read_cmdline(pid_t pid);
+  // readlink of exe; " (deleted)" kept. "" (not an error) for a kernel thread
+  // or zombie, which have no exe while /proc/PID is still there.
+  Expected<std::string> read_exe(pid_t pid);
+  Expected<std::vector<CgroupMembership>> read_cgroups(pid_t pid);
+  // Resident pages from statm, in bytes. The cheap upper bound on PSS.
+  Expected<std::uint64_t> read_rss(pid_t pid);
+  // PSS/USS/RSS from smaps_rollup; sums smaps where the kernel has no rollup.
+  // Costly: walks the target's page tables under its mmap lock.
+  Expected<MemoryUsage> read_memory(pid_t pid);
+  // Seconds since boot, to turn start_time ticks into an age.
+  Expected<double> read_uptime();
+  Expected<pid_t> read_pid_file(const std::string& path);  // not under root: a plain path
+
+  long clock_ticks_per_second() const { return ticks_; }
+  long page_size() const { return page_size_; }
+  // Whether smaps_rollup exists here (decided on first use), for tests and logs.
+  bool has_smaps_rollup();
+
+ private:
+  // Views into buffer_, valid until the next read.
+  Expected<std::string_view> read_file(pid_t pid, const char* name, std::size_t cap);
+  Expected<std::string_view> read_path(const char* path, std::size_t cap);
+  Expected<MemoryUsage> read_smaps(pid_t pid);
+  Expected<MemoryUsage> parse_memory(int fd, bool empty_ok);  // closes fd
+  bool pid_dir_exists(pid_t pid);
+  // <root>/<pid>/<name> built in path_, so a scan allocates no path strings.
+  const char* build_path(pid_t pid, const char* name);
+
+  std::string root_;
+  std::string buffer_;
+  std::string path_;
+  long ticks_;
+  long page_size_;
+  int rollup_state_ = -1;  // -1 unknown, 0 absent, 1 present
+};
+
+}  // namespace mg

@@ -1,0 +1,98 @@
+#include "reload/config_watcher.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "util/log.h"
+
+namespace mg {
+
+std::string content_hash_of_bytes(std::string_view bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change, Duration poll)
+    : path_(std::move(path)), on_change_(std::move(on_change)), poll_(poll) {}
+
+ConfigWatcher::~ConfigWatcher() { stop(); }
+
+std::string ConfigWatcher::current_hash() const {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return content_hash_of_bytes(ss.str());
+}
+
+void ConfigWatcher::add_watches() {
+  constexpr uint32_t kMask =
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MODIFY;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(path_, ec);
+  inotify_add_watch(inotify_fd_, p.parent_path().c_str(), kMask);
+  // The directory the symlinks finally point into (e.g. ConfigMap ..data).
+  fs::path real = fs::canonical(p, ec);
+  if (!ec && real.parent_path() != p.parent_path()) {
+    inotify_add_watch(inotify_fd_, real.parent_path().c_str(), kMask);
+  }
+}
+
+void ConfigWatcher::start() {
+  last_hash_ = current_hash();
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (inotify_fd_ >= 0) add_watches();
+  thread_ = std::thread([this] { run(); });
+}
+
+void ConfigWatcher::stop() {
+  if (thread_.joinable()) {
+    std::uint64_t one = 1;
+    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread also polls; it will see it */ }
+    thread_.join();
+  }
+  if (inotify_fd_ >= 0) close(inotify_fd_);
+  if (stop_fd_ >= 0) close(stop_fd_);
+  inotify_fd_ = stop_fd_ = -1;
+}
+
+void ConfigWatcher::run() {
+  const int timeout_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(poll_).count());
+  alignas(inotify_event) char buf[4096];
+  for (;;) {
+    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
+    int n = poll(fds, inotify_fd_ >= 0 ? 2 : 1, timeout_ms);
+    if (n > 0 && (fds[0].revents & POLLIN)) return;
+    if (n > 0 && inotify_fd_ >= 0 && (fds[1].revents & POLLIN)) {
+      while (read(inotify_fd_, buf, sizeof buf) > 0) {
+      }
+      // A swap may have created a new target directory: watch it too.
+      add_watches();
+      // Writers often land in several steps; let them finish.
+      usleep(50 * 1000);
+    }
+    std::string h = current_hash();
+    if (!h.empty() && h != last_hash_) {
+      last_hash_ = h;
+      on_change_();
+    }
+  }
+}
+
+}  // namespace mg

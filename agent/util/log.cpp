@@ -1,0 +1,167 @@
+#include "util/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "util/utf8.h"
+
+namespace mg::log {
+namespace {
+
+std::atomic<Level> g_level{Level::kInfo};
+std::atomic<Format> g_format{Format::kLogfmt};
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "info";
+}
+
+void append_logfmt_value(std::string& out, std::string_view v) {
+  bool quote = v.empty();
+  for (unsigned char c : v) {
+    if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c >= 0x7f) {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    out.append(v);
+    return;
+  }
+  out.push_back('"');
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (c < ' ' || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out.append(buf);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_json_string(std::string& out, std::string_view v) {
+  out.push_back('"');
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (c < ' ') {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out.append(buf);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+bool parse_level(std::string_view text, Level& out) {
+  if (text == "debug") out = Level::kDebug;
+  else if (text == "info") out = Level::kInfo;
+  else if (text == "warn") out = Level::kWarn;
+  else if (text == "error") out = Level::kError;
+  else return false;
+  return true;
+}
+
+bool parse_format(std::string_view text, Format& out) {
+  if (text == "logfmt") out = Format::kLogfmt;
+  else if (text == "json") out = Format::kJson;
+  else return false;
+  return true;
+}
+
+void setup(Level level, Format format) {
+  g_level = level;
+  g_format = format;
+  auto logger = spdlog::stderr_logger_mt("memoryguard");
+  spdlog::set_default_logger(logger);
+  // The timestamp comes from spdlog; everything else is rendered by us so both
+  // formats carry the same fields.
+  if (format == Format::kJson) {
+    spdlog::set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%eZ\",%v}", spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
+  }
+  spdlog::set_level(spdlog::level::trace);
+  spdlog::flush_on(spdlog::level::trace);
+}
+
+bool enabled(Level level) { return level >= g_level.load(); }
+
+std::string render(Format format, Level level, std::string_view msg,
+                   std::initializer_list<Field> fields) {
+  std::string out;
+  out.reserve(128);
+  if (format == Format::kJson) {
+    out.append("\"level\":\"").append(level_name(level)).append("\",\"msg\":");
+    append_json_string(out, to_valid_utf8(msg));
+    for (const auto& f : fields) {
+      out.push_back(',');
+      append_json_string(out, f.key);
+      out.push_back(':');
+      append_json_string(out, to_valid_utf8(f.value));
+    }
+  } else {
+    out.append("level=").append(level_name(level)).append(" msg=");
+    append_logfmt_value(out, msg);
+    for (const auto& f : fields) {
+      out.push_back(' ');
+      out.append(f.key);
+      out.push_back('=');
+      append_logfmt_value(out, f.value);
+    }
+  }
+  return out;
+}
+
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  std::string line = render(g_format.load(), level, msg, fields);
+  spdlog::info("{}", line);
+}
+
+}  // namespace mg::log
