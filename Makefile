@@ -1,0 +1,44 @@
+# The README's two commands end here:
+#   ./deploy/install-deps.sh && make run
+#   ./deploy/install-deps.sh --test && make test
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CONFIG ?= config/memoryguard.yaml
+
+.PHONY: all build run test unit integration asan tsan format clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/memoryguard --config.file=$(CONFIG)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+integration: build
+	ctest --test-dir $(BUILD) --output-on-failure -L integration
+
+# Sanitizer builds run the same suites; CI runs both.
+asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=address,undefined
+	cmake --build build-asan -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir build-asan --output-on-failure
+
+tsan:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=thread
+	cmake --build build-tsan -j$(JOBS) --target unit_tests
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -L unit
+
+format:
+	clang-format -i $$(git ls-files 'agent/*.cpp' 'agent/*.h' 'tests/*.cpp' 'tests/*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan
