@@ -19,8 +19,9 @@ std::string version_string() {
 ParsedFlags parse_flags(int argc, char** argv) {
   ParsedFlags out;
   Flags& f = out.flags;
-  CLI::App app{"memoryguard: kills processes that grow past their memory limit, and exports "
-               "what it sees to Prometheus."};
+  CLI::App app{
+      "memoryguard: kills processes that grow past their memory limit, and exports "
+      "what it sees to Prometheus."};
   app.set_version_flag("--version", version_string());
   std::string level = "info", format = "logfmt";
   app.add_option("--config.file", f.config_file, "Rules file (YAML)")->capture_default_str();
@@ -42,8 +43,7 @@ ParsedFlags parse_flags(int argc, char** argv) {
   app.add_flag("--once", f.once,
                "One check: print each watched process with its verdict, act on nothing, exit");
   app.add_option("--procfs", f.procfs, "Where /proc is (e.g. /host/proc)")->capture_default_str();
-  app.add_option("--cgroupfs", f.cgroupfs, "Where the cgroup filesystem is")
-      ->capture_default_str();
+  app.add_option("--cgroupfs", f.cgroupfs, "Where the cgroup filesystem is")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

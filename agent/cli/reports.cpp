@@ -43,8 +43,8 @@ std::string limit_text(const LimitSpec& l) {
 void print_config_summary(std::ostream& out, const Config& c) {
   out << "config OK: " << c.path << "\n"
       << "  interval " << format_duration(c.interval) << ", stats_frequency "
-      << format_duration(c.stats_frequency) << ", measure " << to_string(c.measure)
-      << ", dry_run " << (c.dry_run ? "true" : "false") << "\n";
+      << format_duration(c.stats_frequency) << ", measure " << to_string(c.measure) << ", dry_run "
+      << (c.dry_run ? "true" : "false") << "\n";
   out << "  protect: " << c.protect.size() << (c.protect.size() == 1 ? " matcher" : " matchers")
       << " (plus the agent, its ancestors, pid 1 and kernel threads, always)\n";
   for (const MatchSpec& m : c.protect) {

@@ -77,19 +77,24 @@ void ProcessTable::read_attributes(Process& p, TimePoint now, const AttributeNee
   const pid_t pid = p.id.pid;
   if (needs.cmdline) {
     auto v = proc_.read_cmdline(pid);
-    if (v) a.cmdline = std::move(*v);
-    else errors.count(v.error());
+    if (v)
+      a.cmdline = std::move(*v);
+    else
+      errors.count(v.error());
   }
   if (needs.exe) {
     auto v = proc_.read_exe(pid);
     if (v) a.exe = std::move(*v);
     // Another user's exe link needs CAP_SYS_PTRACE; counted, matched as absent.
-    else if (v.error() != ReadError::kVanished) errors.count(v.error());
+    else if (v.error() != ReadError::kVanished)
+      errors.count(v.error());
   }
   if (needs.user) {
     auto v = proc_.read_ids(pid);
-    if (v) a.uid = v->effective_uid;
-    else errors.count(v.error());
+    if (v)
+      a.uid = v->effective_uid;
+    else
+      errors.count(v.error());
   }
   if (needs.cgroups) {
     auto v = proc_.read_cgroups(pid);

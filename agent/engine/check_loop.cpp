@@ -115,7 +115,8 @@ ReloadOutcome CheckLoop::reload(const std::string& why) {
     std::string message;
     for (const auto& e : loaded.errors) message += e.to_string() + "\n";
     log::error("config reload failed; keeping the running config",
-               {{"trigger", why}, {"file", options_.config_path},
+               {{"trigger", why},
+                {"file", options_.config_path},
                 {"errors", std::to_string(loaded.errors.size())},
                 {"first", loaded.errors.empty() ? "" : loaded.errors.front().to_string()}});
     metrics_.config_reloaded(false, clock_.unix_seconds());
@@ -180,7 +181,9 @@ void CheckLoop::run() {
   reloads_.clear();
 }
 
-CheckReport CheckLoop::check_once() { return check(true); }
+CheckReport CheckLoop::check_once() {
+  return check(true);
+}
 
 std::uint64_t CheckLoop::resolve_limit(RuleState& rs, const Process& p) {
   if (!rs.spec.limit.is_percent()) return rs.spec.limit.bytes;
@@ -225,14 +228,17 @@ CheckReport CheckLoop::check(bool collect_rows) {
   // measure: the cheap figure for every matched process
   for (auto it = demand.begin(); it != demand.end();) {
     const Process* p = table_.find(it->first);
-    if (!p || !sampler_.refresh_rss(*p, errors)) it = demand.erase(it);
-    else ++it;
+    if (!p || !sampler_.refresh_rss(*p, errors))
+      it = demand.erase(it);
+    else
+      ++it;
   }
   // Which exact figures judging needs (see MemorySampler).
   std::unordered_map<pid_t, std::uint64_t> limit_of;  // per rule, reused
   for (auto& rs : rules_) {
     if (rs->spec.measure == Measure::kRss) continue;
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> group_rss_est;  // key -> rss, est
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>
+        group_rss_est;  // key -> rss, est
     std::map<std::string, std::uint64_t> group_limit;
     for (pid_t pid : rs->members) {
       auto d = demand.find(pid);
@@ -265,9 +271,11 @@ CheckReport CheckLoop::check(bool collect_rows) {
       auto gl = group_limit.find(key);
       if (gl == group_limit.end()) continue;
       const auto& [rss, est] = group_rss_est[key];
-      if (rss < gl->second) continue;                // cannot be over: PSS <= RSS
-      if (est >= gl->second) d->second.force = true;  // may be over: know exactly
-      else d->second.threshold = 0;                   // near: read as the duty budget allows
+      if (rss < gl->second) continue;  // cannot be over: PSS <= RSS
+      if (est >= gl->second)
+        d->second.force = true;  // may be over: know exactly
+      else
+        d->second.threshold = 0;  // near: read as the duty budget allows
     }
   }
   for (auto& [pid, d] : demand) sampler_.refresh_detail(*table_.find(pid), d, errors);
@@ -317,11 +325,13 @@ CheckReport CheckLoop::check(bool collect_rows) {
       for (const Verdict& v : result.verdicts) {
         const Process* p = table_.find(v.id.pid);
         if (!p) continue;
-        CheckRow row{rule.name, v.id.pid, p->stat.comm, *sampler_.figures(v.id.pid), rule.measure,
-                     v.limit, describe(v, rule)};
+        CheckRow row{rule.name,    v.id.pid, p->stat.comm,     *sampler_.figures(v.id.pid),
+                     rule.measure, v.limit,  describe(v, rule)};
         if (options_.once && v.kind == VerdictKind::kAct) {
-          row.verdict = "over: would " + rule.action.signal_name +
-                        (rule.for_duration.count() ? " after for: " + format_duration(rule.for_duration) : "");
+          row.verdict =
+              "over: would " + rule.action.signal_name +
+              (rule.for_duration.count() ? " after for: " + format_duration(rule.for_duration)
+                                         : "");
         }
         report.rows.push_back(std::move(row));
       }
@@ -345,7 +355,8 @@ CheckReport CheckLoop::check(bool collect_rows) {
     warned_permission_ = true;
     log::warn(
         "some processes could not be read (permission); give the agent CAP_SYS_PTRACE or run it "
-        "as their user; counted in memoryguard_scan_errors_total{reason=\"permission\"} from now on",
+        "as their user; counted in memoryguard_scan_errors_total{reason=\"permission\"} from now "
+        "on",
         {{"count", errors.permission}});
   }
   return report;
@@ -361,14 +372,14 @@ void CheckLoop::log_summary(const CheckReport&) {
         largest = std::max(largest, f->value(rs->spec.measure));
       }
     }
-    log::debug("rule stats", {{"rule", rs->spec.name},
-                              {"processes", rs->members.size()},
-                              {"measure", to_string(rs->spec.measure)},
-                              {"total", format_bytes(total)},
-                              {"largest", format_bytes(largest)},
-                              {"limit", rs->spec.limit.is_percent()
-                                            ? std::to_string(rs->spec.limit.percent) + "%"
-                                            : format_bytes(rs->spec.limit.bytes)}});
+    log::debug("rule stats",
+               {{"rule", rs->spec.name},
+                {"processes", rs->members.size()},
+                {"measure", to_string(rs->spec.measure)},
+                {"total", format_bytes(total)},
+                {"largest", format_bytes(largest)},
+                {"limit", rs->spec.limit.is_percent() ? std::to_string(rs->spec.limit.percent) + "%"
+                                                      : format_bytes(rs->spec.limit.bytes)}});
   }
 }
 

@@ -17,8 +17,8 @@ Privileges effective_privileges() {
   while (std::getline(in, line)) {
     if (line.rfind("CapEff:", 0) == 0) {
       const std::uint64_t caps = std::strtoull(line.c_str() + 7, nullptr, 16);
-      p.kill = caps & (1ull << 5);          // CAP_KILL
-      p.sys_ptrace = caps & (1ull << 19);   // CAP_SYS_PTRACE
+      p.kill = caps & (1ull << 5);         // CAP_KILL
+      p.sys_ptrace = caps & (1ull << 19);  // CAP_SYS_PTRACE
     }
   }
   return p;
@@ -26,9 +26,10 @@ Privileges effective_privileges() {
 
 void report_privileges_once(const Privileges& p) {
   if (p.kill && p.sys_ptrace) return;
-  log::warn("missing capabilities: processes of other users can only be watched and acted on "
-            "with them; denials are counted, not logged",
-            {{"CAP_KILL", p.kill}, {"CAP_SYS_PTRACE", p.sys_ptrace}});
+  log::warn(
+      "missing capabilities: processes of other users can only be watched and acted on "
+      "with them; denials are counted, not logged",
+      {{"CAP_KILL", p.kill}, {"CAP_SYS_PTRACE", p.sys_ptrace}});
 }
 
 }  // namespace mg

@@ -16,8 +16,8 @@ struct ReloadOutcome {
 };
 
 struct HttpHandlers {
-  std::function<std::string()> metrics;  // text exposition
-  std::function<bool()> healthy;         // the check loop is alive
+  std::function<std::string()> metrics;   // text exposition
+  std::function<bool()> healthy;          // the check loop is alive
   std::function<ReloadOutcome()> reload;  // blocks until the loop has reloaded
 };
 

@@ -31,7 +31,9 @@ std::string describe(const Verdict& v, const RuleSpec& rule) {
       return "over, acted on recently";
     case VerdictKind::kAct:
       return verb + rule.action.signal_name +
-             (rule.action.target == Target::kProcess ? "" : std::string(" to ") + to_string(rule.action.target));
+             (rule.action.target == Target::kProcess
+                  ? ""
+                  : std::string(" to ") + to_string(rule.action.target));
     case VerdictKind::kOverGroup:
       return "group over, not chosen";
   }
@@ -73,8 +75,10 @@ ActionRequest RuleJudge::request(const RuleSpec& rule, const Candidate& c, std::
 JudgeResult RuleJudge::judge(const RuleSpec& rule, std::vector<Candidate>& candidates) {
   ++check_;
   JudgeResult out;
-  if (rule.scope == Scope::kProcess) judge_processes(rule, candidates, out);
-  else judge_groups(rule, candidates, out);
+  if (rule.scope == Scope::kProcess)
+    judge_processes(rule, candidates, out);
+  else
+    judge_groups(rule, candidates, out);
   // A key not over in this check ends its episode: the next crossing starts
   // the for: timer afresh and counts again.
   std::erase_if(over_, [this](const auto& kv) { return kv.second.seen != check_; });
@@ -96,13 +100,19 @@ void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& ca
     if (c.limit == 0) {
       v.kind = VerdictKind::kNoLimit;
     } else if (c.bytes > c.limit) {
-      const std::string key = "p" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
+      const std::string key =
+          "p" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
       if (mark_over(key, now)) ++out.exceeded;
-      if (now - over_[key].since < rule.for_duration) v.kind = VerdictKind::kPending;
-      else if (c.is_protected) v.kind = VerdictKind::kProtected;
-      else if (c.in_flight) v.kind = VerdictKind::kInFlight;
-      else if (backing_off(c.id, now, backoff)) v.kind = VerdictKind::kBackoff;
-      else if (cooling_down(rule, now)) v.kind = VerdictKind::kCooldown;
+      if (now - over_[key].since < rule.for_duration)
+        v.kind = VerdictKind::kPending;
+      else if (c.is_protected)
+        v.kind = VerdictKind::kProtected;
+      else if (c.in_flight)
+        v.kind = VerdictKind::kInFlight;
+      else if (backing_off(c.id, now, backoff))
+        v.kind = VerdictKind::kBackoff;
+      else if (cooling_down(rule, now))
+        v.kind = VerdictKind::kCooldown;
       else {
         v.kind = VerdictKind::kAct;
         out.actions.push_back(request(rule, c, c.bytes, c.limit));
@@ -171,10 +181,12 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
     }
     std::vector<Candidate*> eligible;
     for (Candidate* c : members) {
-      if (c->is_protected) out.verdicts.push_back({c->id, VerdictKind::kProtected, c->bytes, limit});
+      if (c->is_protected)
+        out.verdicts.push_back({c->id, VerdictKind::kProtected, c->bytes, limit});
       else if (backing_off(c->id, now, backoff))
         out.verdicts.push_back({c->id, VerdictKind::kBackoff, c->bytes, limit});
-      else eligible.push_back(c);
+      else
+        eligible.push_back(c);
     }
     switch (rule.victim) {
       case Victim::kLargest:

@@ -32,14 +32,14 @@ struct Candidate {
 // What became of one candidate in this check, for --once and debug logs.
 enum class VerdictKind {
   kUnder,
-  kNoLimit,   // a % limit, and its cgroup has no memory limit
-  kPending,   // over, but not yet for `for:`
+  kNoLimit,  // a % limit, and its cgroup has no memory limit
+  kPending,  // over, but not yet for `for:`
   kProtected,
   kInFlight,
   kCooldown,
-  kBackoff,   // acted on recently; not again so soon
-  kAct,       // an action was requested (or would be, under dry-run)
-  kOverGroup, // over as part of a group, not chosen as victim
+  kBackoff,    // acted on recently; not again so soon
+  kAct,        // an action was requested (or would be, under dry-run)
+  kOverGroup,  // over as part of a group, not chosen as victim
 };
 
 struct Verdict {

@@ -37,16 +37,22 @@ Verdict check_keys(const MatchSpec& s, const Process& p, const PidFiles& pid_fil
     if (pid == 0 || pid != p.id.pid) return Verdict::kNo;
   }
   if (s.user) {
-    if (!p.attrs.uid) unknown = true;
-    else if (*p.attrs.uid != *s.user) return Verdict::kNo;
+    if (!p.attrs.uid)
+      unknown = true;
+    else if (*p.attrs.uid != *s.user)
+      return Verdict::kNo;
   }
   if (s.cmdline) {
-    if (!p.attrs.cmdline) unknown = true;
-    else if (!RE2::PartialMatch(*p.attrs.cmdline, *s.cmdline->re)) return Verdict::kNo;
+    if (!p.attrs.cmdline)
+      unknown = true;
+    else if (!RE2::PartialMatch(*p.attrs.cmdline, *s.cmdline->re))
+      return Verdict::kNo;
   }
   if (s.exe) {
-    if (!p.attrs.exe) unknown = true;
-    else if (!RE2::PartialMatch(*p.attrs.exe, *s.exe->re)) return Verdict::kNo;
+    if (!p.attrs.exe)
+      unknown = true;
+    else if (!RE2::PartialMatch(*p.attrs.exe, *s.exe->re))
+      return Verdict::kNo;
   }
   if (s.cgroup) {
     if (!p.attrs.cgroups) {

@@ -4,8 +4,7 @@
 
 namespace mg {
 
-MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness,
-                             double lock_duty)
+MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness, double lock_duty)
     : proc_(proc), clock_(clock), staleness_(staleness), duty_(lock_duty) {}
 
 bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
@@ -58,8 +57,7 @@ void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) 
   e.exact_uss = mem->uss;
   e.rss_at_detail = e.fig.rss;
   e.detail_at = end;
-  e.next_optional_read =
-      end + std::chrono::duration_cast<Duration>(cost * ((1.0 - duty_) / duty_));
+  e.next_optional_read = end + std::chrono::duration_cast<Duration>(cost * ((1.0 - duty_) / duty_));
   e.fig.pss = mem->pss;
   e.fig.uss = mem->uss;
   e.fig.have_detail = true;

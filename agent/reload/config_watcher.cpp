@@ -29,7 +29,9 @@ std::string content_hash_of_bytes(std::string_view bytes) {
 ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change, Duration poll)
     : path_(std::move(path)), on_change_(std::move(on_change)), poll_(poll) {}
 
-ConfigWatcher::~ConfigWatcher() { stop(); }
+ConfigWatcher::~ConfigWatcher() {
+  stop();
+}
 
 std::string ConfigWatcher::current_hash() const {
   std::ifstream in(path_, std::ios::binary);
@@ -64,7 +66,8 @@ void ConfigWatcher::start() {
 void ConfigWatcher::stop() {
   if (thread_.joinable()) {
     std::uint64_t one = 1;
-    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread also polls; it will see it */ }
+    if (write(stop_fd_, &one, sizeof one) < 0) { /* the thread also polls; it will see it */
+    }
     thread_.join();
   }
   if (inotify_fd_ >= 0) close(inotify_fd_);
@@ -73,7 +76,8 @@ void ConfigWatcher::stop() {
 }
 
 void ConfigWatcher::run() {
-  const int timeout_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(poll_).count());
+  const int timeout_ms =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(poll_).count());
   alignas(inotify_event) char buf[4096];
   for (;;) {
     pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};

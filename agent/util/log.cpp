@@ -99,18 +99,26 @@ void append_json_string(std::string& out, std::string_view v) {
 }  // namespace
 
 bool parse_level(std::string_view text, Level& out) {
-  if (text == "debug") out = Level::kDebug;
-  else if (text == "info") out = Level::kInfo;
-  else if (text == "warn") out = Level::kWarn;
-  else if (text == "error") out = Level::kError;
-  else return false;
+  if (text == "debug")
+    out = Level::kDebug;
+  else if (text == "info")
+    out = Level::kInfo;
+  else if (text == "warn")
+    out = Level::kWarn;
+  else if (text == "error")
+    out = Level::kError;
+  else
+    return false;
   return true;
 }
 
 bool parse_format(std::string_view text, Format& out) {
-  if (text == "logfmt") out = Format::kLogfmt;
-  else if (text == "json") out = Format::kJson;
-  else return false;
+  if (text == "logfmt")
+    out = Format::kLogfmt;
+  else if (text == "json")
+    out = Format::kJson;
+  else
+    return false;
   return true;
 }
 
@@ -130,7 +138,9 @@ void setup(Level level, Format format) {
   spdlog::flush_on(spdlog::level::trace);
 }
 
-bool enabled(Level level) { return level >= g_level.load(); }
+bool enabled(Level level) {
+  return level >= g_level.load();
+}
 
 std::string render(Format format, Level level, std::string_view msg,
                    std::initializer_list<Field> fields) {

@@ -40,15 +40,14 @@ struct FakeProcess {
     std::string statm = "2000 " + std::to_string(rss_kib / 4) + " 100 10 0 500 0\n";
     std::string rollup =
         "00400000-7fff00000000 ---p 00000000 00:00 0  [rollup]\nRss: " + std::to_string(rss_kib) +
-        " kB\nPss: " + std::to_string(pss_kib) + " kB\nShared_Clean: 0 kB\nShared_Dirty: 0 kB\n"
-        "Private_Clean: 0 kB\nPrivate_Dirty: " + std::to_string(private_kib) + " kB\n";
+        " kB\nPss: " + std::to_string(pss_kib) +
+        " kB\nShared_Clean: 0 kB\nShared_Dirty: 0 kB\n"
+        "Private_Clean: 0 kB\nPrivate_Dirty: " +
+        std::to_string(private_kib) + " kB\n";
     return {
-        FixtureTree::file(d + "stat", stat),
-        FixtureTree::file(d + "status", status),
-        FixtureTree::file(d + "cmdline", argv),
-        FixtureTree::symlink(d + "exe", exe),
-        FixtureTree::file(d + "cgroup", cgroup),
-        FixtureTree::file(d + "statm", statm),
+        FixtureTree::file(d + "stat", stat),           FixtureTree::file(d + "status", status),
+        FixtureTree::file(d + "cmdline", argv),        FixtureTree::symlink(d + "exe", exe),
+        FixtureTree::file(d + "cgroup", cgroup),       FixtureTree::file(d + "statm", statm),
         FixtureTree::file(d + "smaps_rollup", rollup),
     };
   }

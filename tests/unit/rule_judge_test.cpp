@@ -93,7 +93,9 @@ TEST_F(RuleJudgeTest, ExceededCountsOncePerEpisode) {
 TEST_F(RuleJudgeTest, CooldownAllowsOneActionPerPeriod) {
   auto rule = process_rule(100 * kMi);
   rule.action.cooldown = 10s;
-  auto both = [&] { return std::vector{cand(10, 300 * kMi, 100 * kMi), cand(11, 200 * kMi, 100 * kMi)}; };
+  auto both = [&] {
+    return std::vector{cand(10, 300 * kMi, 100 * kMi), cand(11, 200 * kMi, 100 * kMi)};
+  };
   EXPECT_EQ(victims(run(rule, both())), std::vector<pid_t>{10});  // the largest first
   clock.advance(1s);
   auto held = run(rule, {cand(11, 200 * kMi, 100 * kMi)});
@@ -182,12 +184,14 @@ TEST_F(RuleJudgeTest, GroupVictimOrders) {
   {
     RuleJudge j(clock);
     auto copy = c;
-    EXPECT_EQ(victims(j.judge(group_rule(100 * kMi, Victim::kOldest), copy)), std::vector<pid_t>{2});
+    EXPECT_EQ(victims(j.judge(group_rule(100 * kMi, Victim::kOldest), copy)),
+              std::vector<pid_t>{2});
   }
   {
     RuleJudge j(clock);
     auto copy = c;
-    EXPECT_EQ(victims(j.judge(group_rule(100 * kMi, Victim::kNewest), copy)), std::vector<pid_t>{1});
+    EXPECT_EQ(victims(j.judge(group_rule(100 * kMi, Victim::kNewest), copy)),
+              std::vector<pid_t>{1});
   }
   {
     RuleJudge j(clock);
@@ -226,7 +230,9 @@ TEST_F(RuleJudgeTest, CgroupScopeJudgesEachCgroupAlone) {
 TEST_F(RuleJudgeTest, DryRunGroupReportsAnEpisodeOncePerBackoff) {
   auto rule = group_rule(100 * kMi, Victim::kLargest);
   rule.dry_run = true;
-  auto group = [&] { return std::vector{cand(1, 70 * kMi, 100 * kMi), cand(2, 60 * kMi, 100 * kMi)}; };
+  auto group = [&] {
+    return std::vector{cand(1, 70 * kMi, 100 * kMi), cand(2, 60 * kMi, 100 * kMi)};
+  };
   auto first = run(rule, group());
   ASSERT_EQ(first.actions.size(), 1u);
   EXPECT_TRUE(first.actions[0].dry_run);

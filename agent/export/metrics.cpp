@@ -1,0 +1,302 @@
+#include "export/metrics.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "export/self_metrics.h"
+#include "util/utf8.h"
+
+#ifndef MEMORYGUARD_VERSION
+#define MEMORYGUARD_VERSION "dev"
+#endif
+#ifndef MEMORYGUARD_REVISION
+#define MEMORYGUARD_REVISION "unknown"
+#endif
+
+namespace mg {
+namespace {
+
+// Shown at 0 from the start so that rate() and absent() behave before the
+// first failure; they mirror what the actuator and the scanner report.
+constexpr const char* kKillFailureReasons[] = {"permission", "gone", "error"};
+constexpr const char* kScanErrorReasons[] = {"vanished", "permission", "parse", "io"};
+
+// A scan walks /proc and, for a few processes, smaps_rollup: from well under a
+// millisecond on a tiny container to seconds on a crowded host.
+const prometheus::Histogram::BucketBoundaries kScanBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+ClientMetric gauge_metric(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = value;
+  return m;
+}
+
+MetricFamily gauge_family(std::string name, std::string help) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = MetricType::Gauge;
+  return f;
+}
+
+// Renders the latest Snapshot. Series exist only while the snapshot carries
+// them, so a process that has gone vanishes at the next scrape.
+class SnapshotCollectable final : public prometheus::Collectable {
+ public:
+  void publish(std::shared_ptr<const Snapshot> snapshot) {
+    std::lock_guard lock(mu_);
+    snapshot_ = std::move(snapshot);
+  }
+
+  std::vector<MetricFamily> Collect() const override {
+    std::shared_ptr<const Snapshot> snap;
+    {
+      std::lock_guard lock(mu_);
+      snap = snapshot_;
+    }
+    if (!snap) return {};
+    auto pss = gauge_family("memoryguard_process_pss_bytes",
+                            "Proportional set size of a watched process (the largest per rule).");
+    auto uss = gauge_family("memoryguard_process_uss_bytes",
+                            "Unique set size of a watched process (the largest per rule).");
+    auto rss = gauge_family("memoryguard_process_rss_bytes",
+                            "Resident set size of a watched process (the largest per rule).");
+    auto rule_pss = gauge_family("memoryguard_rule_pss_bytes",
+                                 "Sum of the proportional set size over the rule's processes.");
+    auto rule_limit = gauge_family("memoryguard_rule_limit_bytes", "The rule's limit now.");
+    auto rule_procs =
+        gauge_family("memoryguard_rule_processes", "Number of processes the rule matches.");
+    auto cgroup = gauge_family("memoryguard_cgroup_pss_bytes",
+                               "Sum of the rule's measure over its processes in one cgroup "
+                               "(scope: cgroup rules only).");
+    for (const auto& r : snap->rules) {
+      const std::string rule = to_valid_utf8(r.rule);
+      rule_pss.metric.push_back(gauge_metric({{"rule", rule}}, static_cast<double>(r.pss_bytes)));
+      rule_limit.metric.push_back(
+          gauge_metric({{"rule", rule}}, static_cast<double>(r.limit_bytes)));
+      rule_procs.metric.push_back(gauge_metric({{"rule", rule}}, static_cast<double>(r.processes)));
+      for (const auto& p : r.top) {
+        std::vector<ClientMetric::Label> labels = {
+            {"name", to_valid_utf8(p.name)}, {"pid", std::to_string(p.pid)}, {"rule", rule}};
+        pss.metric.push_back(gauge_metric(labels, static_cast<double>(p.pss)));
+        uss.metric.push_back(gauge_metric(labels, static_cast<double>(p.uss)));
+        rss.metric.push_back(gauge_metric(std::move(labels), static_cast<double>(p.rss)));
+      }
+      for (const auto& c : r.cgroups) {
+        cgroup.metric.push_back(gauge_metric({{"cgroup", to_valid_utf8(c.path)}, {"rule", rule}},
+                                             static_cast<double>(c.bytes)));
+      }
+    }
+    std::vector<MetricFamily> out;
+    for (auto* f : {&pss, &uss, &rss, &rule_pss, &rule_limit, &rule_procs, &cgroup}) {
+      if (!f->metric.empty()) out.push_back(std::move(*f));
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> snapshot_;
+};
+
+}  // namespace
+
+struct Metrics::Impl {
+  // Every series that carries a rule label, so a rule removed on reload takes
+  // all of its series with it.
+  struct RuleSeries {
+    prometheus::Counter* limit_exceeded = nullptr;
+    std::map<std::string, prometheus::Counter*> kills;     // by signal
+    std::map<std::string, prometheus::Counter*> failures;  // by reason
+    prometheus::Gauge* last_kill = nullptr;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& limit_exceeded =
+      prometheus::BuildCounter()
+          .Name("memoryguard_limit_exceeded_total")
+          .Help("Times a rule found its limit exceeded (dry-run included).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& kills = prometheus::BuildCounter()
+                                                       .Name("memoryguard_kills_total")
+                                                       .Help("Signals sent, by rule and signal.")
+                                                       .Register(*registry);
+  prometheus::Family<prometheus::Counter>& kill_failures =
+      prometheus::BuildCounter()
+          .Name("memoryguard_kill_failures_total")
+          .Help("Actions that failed, by rule and reason.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& last_kill =
+      prometheus::BuildGauge()
+          .Name("memoryguard_last_kill_timestamp_seconds")
+          .Help("Unix time of the rule's last signal; 0 if it never sent one.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& scan_duration =
+      prometheus::BuildHistogram()
+          .Name("memoryguard_scan_duration_seconds")
+          .Help("Duration of one check of every rule.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& scan_errors =
+      prometheus::BuildCounter()
+          .Name("memoryguard_scan_errors_total")
+          .Help("Reads of /proc or the cgroup tree that failed during scans, by reason.")
+          .Register(*registry);
+  prometheus::Gauge& reload_ok =
+      prometheus::BuildGauge()
+          .Name("memoryguard_config_last_reload_successful")
+          .Help("Whether the last configuration load succeeded (1) or failed (0).")
+          .Register(*registry)
+          .Add({});
+  prometheus::Gauge& reload_time =
+      prometheus::BuildGauge()
+          .Name("memoryguard_config_last_reload_success_timestamp_seconds")
+          .Help("Unix time of the last successful configuration load.")
+          .Register(*registry)
+          .Add({});
+  prometheus::Histogram& scan_histogram = scan_duration.Add({}, kScanBuckets);
+
+  std::mutex mu;  // guards `rules` and keeps Add/Remove of one rule's series atomic
+  std::map<std::string, RuleSeries> rules;
+
+  SnapshotCollectable snapshot;
+  SelfMetrics self;
+
+  Impl() {
+    prometheus::BuildGauge()
+        .Name("memoryguard_build_info")
+        .Help("Version and revision memoryguard was built from; always 1.")
+        .Register(*registry)
+        .Add({{"version", MEMORYGUARD_VERSION}, {"revision", MEMORYGUARD_REVISION}})
+        .Set(1);
+    for (const char* reason : kScanErrorReasons) scan_errors.Add({{"reason", reason}});
+  }
+
+  // Callers hold `mu`.
+  RuleSeries& series(const std::string& raw_rule) {
+    const std::string rule = to_valid_utf8(raw_rule);
+    // Keyed by the label value: two names that sanitize alike share series.
+    auto [it, inserted] = rules.try_emplace(rule);
+    RuleSeries& s = it->second;
+    if (inserted) {
+      s.limit_exceeded = &limit_exceeded.Add({{"rule", rule}});
+      s.last_kill = &last_kill.Add({{"rule", rule}});
+      for (const char* reason : kKillFailureReasons) {
+        s.failures[reason] = &kill_failures.Add({{"rule", rule}, {"reason", reason}});
+      }
+    }
+    return s;
+  }
+
+  prometheus::Counter& kill_counter(RuleSeries& s, const std::string& rule,
+                                    const std::string& signal) {
+    auto& slot = s.kills[signal];
+    if (slot == nullptr) {
+      slot = &kills.Add({{"rule", to_valid_utf8(rule)}, {"signal", to_valid_utf8(signal)}});
+    }
+    return *slot;
+  }
+
+  prometheus::Counter& failure_counter(RuleSeries& s, const std::string& rule,
+                                       const std::string& reason) {
+    auto& slot = s.failures[reason];
+    if (slot == nullptr) {
+      slot = &kill_failures.Add({{"rule", to_valid_utf8(rule)}, {"reason", to_valid_utf8(reason)}});
+    }
+    return *slot;
+  }
+
+  void remove(RuleSeries& s) {
+    limit_exceeded.Remove(s.limit_exceeded);
+    last_kill.Remove(s.last_kill);
+    for (auto& [_, c] : s.kills) kills.Remove(c);
+    for (auto& [_, c] : s.failures) kill_failures.Remove(c);
+  }
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::set_rules(const std::vector<RuleCounters>& rules) {
+  std::lock_guard lock(impl_->mu);
+  std::set<std::string> keep;
+  for (const auto& r : rules) {
+    keep.insert(to_valid_utf8(r.rule));
+    auto& s = impl_->series(r.rule);
+    for (const auto& sig : r.signals) impl_->kill_counter(s, r.rule, sig);
+  }
+  for (auto it = impl_->rules.begin(); it != impl_->rules.end();) {
+    if (keep.count(it->first) == 0) {
+      impl_->remove(it->second);
+      it = impl_->rules.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Metrics::publish(std::shared_ptr<const Snapshot> snapshot) {
+  impl_->snapshot.publish(std::move(snapshot));
+}
+
+void Metrics::limit_exceeded(const std::string& rule) {
+  std::lock_guard lock(impl_->mu);
+  impl_->series(rule).limit_exceeded->Increment();
+}
+
+void Metrics::signal_sent(const std::string& rule, const std::string& signal, double unix_time) {
+  std::lock_guard lock(impl_->mu);
+  auto& s = impl_->series(rule);
+  impl_->kill_counter(s, rule, signal).Increment();
+  s.last_kill->Set(unix_time);
+}
+
+void Metrics::action_failed(const std::string& rule, const std::string& reason) {
+  std::lock_guard lock(impl_->mu);
+  auto& s = impl_->series(rule);
+  impl_->failure_counter(s, rule, reason).Increment();
+}
+
+void Metrics::scan_finished(double seconds) {
+  impl_->scan_histogram.Observe(seconds);
+}
+
+void Metrics::scan_error(const std::string& reason, double count) {
+  impl_->scan_errors.Add({{"reason", to_valid_utf8(reason)}}).Increment(count);
+}
+
+void Metrics::config_reloaded(bool success, double unix_time) {
+  impl_->reload_ok.Set(success ? 1 : 0);
+  if (success) impl_->reload_time.Set(unix_time);
+}
+
+std::string Metrics::render() const {
+  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
+  for (auto* c :
+       std::initializer_list<const prometheus::Collectable*>{&impl_->snapshot, &impl_->self}) {
+    auto more = c->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace mg

@@ -1,0 +1,261 @@
+#include "export/web_config.h"
+
+#include <crypt.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <unordered_set>
+
+namespace mg {
+namespace {
+
+// Successful logins are remembered so that a scrape every 15s does not pay a
+// bcrypt each time. The key holds a salted SHA-256-crypt of the password, not
+// the password; the salt is random per process.
+constexpr std::size_t kMaxCachedLogins = 256;
+
+// exporter-toolkit's list, with the values it allows (empty: any value).
+const std::map<std::string, std::set<std::string>>& allowed_headers() {
+  static const std::map<std::string, std::set<std::string>> kAllowed = {
+      {"Strict-Transport-Security", {}},
+      {"X-Content-Type-Options", {"nosniff"}},
+      {"X-Frame-Options", {"deny", "sameorigin"}},
+      {"X-XSS-Protection", {}},
+      {"Content-Security-Policy", {}},
+  };
+  return kAllowed;
+}
+
+bool is_bcrypt_hash(const std::string& h) {
+  // $2a$, $2b$ or $2y$, a two-digit cost, then 22 chars of salt and 31 of hash.
+  return h.size() == 60 && h[0] == '$' && h[1] == '2' &&
+         (h[2] == 'a' || h[2] == 'b' || h[2] == 'y') && h[3] == '$' &&
+         std::isdigit(static_cast<unsigned char>(h[4])) &&
+         std::isdigit(static_cast<unsigned char>(h[5])) && h[6] == '$';
+}
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const auto y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+// crypt_r(3) with its 32 KiB state on the heap, so civetweb's small worker
+// stacks are safe. An empty string means crypt failed.
+std::string crypt_string(const std::string& phrase, const std::string& setting) {
+  auto data = std::make_unique<crypt_data>();
+  const char* out = crypt_r(phrase.c_str(), setting.c_str(), data.get());
+  // libxcrypt returns a string starting with '*' on failure, never a null.
+  if (out == nullptr || out[0] == '*') return {};
+  return out;
+}
+
+class ErrorList {
+ public:
+  explicit ErrorList(std::string file) : file_(std::move(file)) {}
+  void add(const YAML::Mark& m, const std::string& key, const std::string& reason) {
+    std::ostringstream s;
+    s << file_ << ':' << (m.is_null() ? 1 : m.line + 1) << ':' << (m.is_null() ? 1 : m.column + 1)
+      << ": " << key << ": " << reason;
+    errors_.push_back(s.str());
+  }
+  void add_plain(const std::string& reason) { errors_.push_back(file_ + ": " + reason); }
+  std::vector<std::string>& list() { return errors_; }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+// exporter-toolkit reads a null or empty tls_server_config as plain HTTP.
+bool is_empty(const YAML::Node& n) {
+  return n.IsNull() || (n.IsMap() && n.size() == 0);
+}
+
+void parse_users(const YAML::Node& node, ErrorList& errors,
+                 std::map<std::string, std::string>& users) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    errors.add(node.Mark(), "basic_auth_users", "must be a mapping of user name to bcrypt hash");
+    return;
+  }
+  for (const auto& kv : node) {
+    const std::string user = kv.first.Scalar();
+    const std::string key = "basic_auth_users." + user;
+    if (!kv.first.IsScalar() || user.empty()) {
+      errors.add(kv.first.Mark(), "basic_auth_users", "a user name must be a non-empty string");
+      continue;
+    }
+    if (user.find(':') != std::string::npos) {
+      errors.add(kv.first.Mark(), key, "a user name cannot hold ':' (basic auth splits on it)");
+      continue;
+    }
+    if (!kv.second.IsScalar() || !is_bcrypt_hash(kv.second.Scalar())) {
+      errors.add(
+          kv.second.Mark(), key,
+          "must be a bcrypt hash ($2y$..., e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)");
+      continue;
+    }
+    if (!users.emplace(user, kv.second.Scalar()).second) {
+      errors.add(kv.first.Mark(), key, "duplicate user");
+    }
+  }
+}
+
+void parse_http_server_config(const YAML::Node& node, ErrorList& errors,
+                              std::vector<std::pair<std::string, std::string>>& headers) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    errors.add(node.Mark(), "http_server_config", "must be a mapping");
+    return;
+  }
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (key == "http2") {
+      // Accepted for compatibility with exporter-toolkit files; the server
+      // speaks HTTP/1.1 only, which every Prometheus scrapes.
+      bool ignored = false;
+      if (!kv.second.IsScalar() || !YAML::convert<bool>::decode(kv.second, ignored)) {
+        errors.add(kv.second.Mark(), "http_server_config.http2", "must be true or false");
+      }
+    } else if (key == "headers") {
+      if (kv.second.IsNull()) continue;
+      if (!kv.second.IsMap()) {
+        errors.add(kv.second.Mark(), "http_server_config.headers", "must be a mapping");
+        continue;
+      }
+      for (const auto& h : kv.second) {
+        const std::string name = h.first.Scalar();
+        const std::string hkey = "http_server_config.headers." + name;
+        const auto allowed = allowed_headers().find(name);
+        if (allowed == allowed_headers().end()) {
+          errors.add(h.first.Mark(), hkey,
+                     "not an allowed header (Strict-Transport-Security, X-Content-Type-Options, "
+                     "X-Frame-Options, X-XSS-Protection, Content-Security-Policy)");
+          continue;
+        }
+        const std::string value = h.second.Scalar();
+        if (!h.second.IsScalar() || value.find_first_of("\r\n") != std::string::npos) {
+          errors.add(h.second.Mark(), hkey, "must be a single-line string");
+          continue;
+        }
+        if (!allowed->second.empty() && allowed->second.count(value) == 0) {
+          std::string options;
+          for (const auto& v : allowed->second) options += (options.empty() ? "" : ", ") + v;
+          errors.add(h.second.Mark(), hkey, "must be one of: " + options);
+          continue;
+        }
+        headers.emplace_back(name, value);
+      }
+    } else {
+      errors.add(kv.first.Mark(), "http_server_config." + key, "unknown key");
+    }
+  }
+}
+
+}  // namespace
+
+struct WebConfig::Cache {
+  std::mutex mu;
+  std::string fingerprint_setting;         // "$5$rounds=1000$<random salt>"
+  std::unordered_set<std::string> logins;  // user '\0' fingerprint(password)
+
+  Cache() {
+    char buf[CRYPT_GENSALT_OUTPUT_SIZE];
+    // SHA-256-crypt at its lowest cost: a fingerprint, not a password store.
+    if (crypt_gensalt_rn("$5$", 1000, nullptr, 0, buf, sizeof buf) != nullptr) {
+      fingerprint_setting = buf;
+    }
+  }
+
+  std::string key(const std::string& user, const std::string& password) const {
+    if (fingerprint_setting.empty()) return {};
+    const std::string fp = crypt_string(password, fingerprint_setting);
+    return fp.empty() ? std::string() : user + '\0' + fp;
+  }
+};
+
+std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::string& path) {
+  ErrorList errors(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.add_plain(std::string("cannot read the web config: ") + std::strerror(errno));
+    return std::move(errors.list());
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+
+  YAML::Node root;
+  try {
+    root = YAML::Load(buf.str());
+  } catch (const YAML::Exception& e) {
+    errors.add(e.mark, "yaml", e.msg);
+    return std::move(errors.list());
+  }
+
+  WebConfig config;
+  config.cache_ = std::make_shared<Cache>();
+  if (root.IsNull()) return config;  // an empty file: no auth, like exporter-toolkit
+  if (!root.IsMap()) {
+    errors.add(root.Mark(), "web config", "must be a mapping");
+    return std::move(errors.list());
+  }
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (key == "basic_auth_users") {
+      parse_users(kv.second, errors, config.users_);
+    } else if (key == "tls_server_config") {
+      if (!is_empty(kv.second)) {
+        errors.add(kv.first.Mark(), key,
+                   "TLS is not supported; terminate TLS in front of memoryguard (a reverse "
+                   "proxy, a service mesh or kube-rbac-proxy)");
+      }
+    } else if (key == "http_server_config") {
+      parse_http_server_config(kv.second, errors, config.headers_);
+    } else {
+      errors.add(kv.first.Mark(), key, "unknown key");
+    }
+  }
+  if (!errors.list().empty()) return std::move(errors.list());
+  return config;
+}
+
+bool WebConfig::check(const std::string& user, const std::string& password) const {
+  if (users_.empty()) return true;
+  // crypt takes a C string: a NUL would let "secret\0anything" pass as "secret".
+  if (password.find('\0') != std::string::npos) return false;
+  const auto it = users_.find(user);
+  if (it == users_.end()) {
+    // Pay the same bcrypt an existing user would, so timing does not reveal
+    // which user names exist.
+    crypt_string(password, users_.begin()->second);
+    return false;
+  }
+  const std::string key = cache_ ? cache_->key(user, password) : std::string();
+  if (!key.empty()) {
+    std::lock_guard lock(cache_->mu);
+    if (cache_->logins.count(key) != 0) return true;
+  }
+  const std::string computed = crypt_string(password, it->second);
+  if (computed.empty() || !constant_time_equal(computed, it->second)) return false;
+  if (!key.empty()) {
+    std::lock_guard lock(cache_->mu);
+    if (cache_->logins.size() >= kMaxCachedLogins) cache_->logins.clear();
+    cache_->logins.insert(key);
+  }
+  return true;
+}
+
+}  // namespace mg

@@ -1,0 +1,264 @@
+#include "export/http_server.h"
+
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+namespace mg {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct Reply {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+};
+
+// A tiny HTTP/1.0 client, so the test depends on nothing but a socket.
+Reply request(int port, const std::string& method, const std::string& path,
+              const std::string& extra_headers = "") {
+  Reply r;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return r;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return r;
+  }
+  const std::string req = method + " " + path + " HTTP/1.0\r\nHost: localhost\r\n" + extra_headers +
+                          "Content-Length: 0\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return r;
+  }
+  std::string all;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const auto split = all.find("\r\n\r\n");
+  if (split == std::string::npos) return r;
+  r.head = all.substr(0, split);
+  r.body = all.substr(split + 4);
+  if (r.head.rfind("HTTP/1.", 0) == 0 && r.head.size() > 12)
+    r.status = std::stoi(r.head.substr(9, 3));
+  return r;
+}
+
+struct Fixture {
+  std::atomic<bool> healthy{true};
+  std::atomic<int> reloads{0};
+  ReloadOutcome outcome{true, ""};
+  std::unique_ptr<HttpServer> server;
+
+  void start(HttpOptions options = {}) {
+    if (options.listen_address == ":9756") options.listen_address = "127.0.0.1:0";
+    HttpHandlers h;
+    h.metrics = [] { return std::string("# HELP up x\n# TYPE up gauge\nup 1\n"); };
+    h.healthy = [this] { return healthy.load(); };
+    h.reload = [this] {
+      ++reloads;
+      return outcome;
+    };
+    server = std::make_unique<HttpServer>(std::move(options), std::move(h));
+    server->start();
+  }
+  int port() const { return server->port(); }
+};
+
+// civetweb's stop() waits out its 2s accept poll, so the tests that need no
+// special options share one server.
+class HttpServerExport : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    shared_ = new Fixture;
+    shared_->start();
+  }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_GT(shared_->port(), 0);
+    shared_->healthy = true;
+  }
+  static Fixture* shared_;
+};
+Fixture* HttpServerExport::shared_ = nullptr;
+
+TEST_F(HttpServerExport, ServesMetricsHealthAndIndex) {
+  Fixture& f = *shared_;
+
+  Reply m = request(f.port(), "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_THAT(m.head, HasSubstr("Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+  EXPECT_EQ(m.body, "# HELP up x\n# TYPE up gauge\nup 1\n");
+
+  Reply head = request(f.port(), "HEAD", "/metrics");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+
+  Reply h = request(f.port(), "GET", "/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "ok\n");
+  f.healthy = false;
+  EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 503);
+
+  Reply index = request(f.port(), "GET", "/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_THAT(index.head, HasSubstr("text/html"));
+  EXPECT_THAT(index.body, HasSubstr("href=\"/metrics\""));
+  EXPECT_THAT(index.body, HasSubstr("href=\"/healthz\""));
+}
+
+TEST_F(HttpServerExport, UnknownPathIs404WrongMethodIs405) {
+  Fixture& f = *shared_;
+  EXPECT_EQ(request(f.port(), "GET", "/nope").status, 404);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics/extra").status, 404);
+  // No file is ever served, whatever the path.
+  EXPECT_EQ(request(f.port(), "GET", "/etc/passwd").status, 404);
+  EXPECT_EQ(request(f.port(), "GET", "/../../etc/passwd").status, 404);
+  EXPECT_EQ(request(f.port(), "GET", "/index.html").status, 404);
+
+  Reply post = request(f.port(), "POST", "/metrics");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_THAT(post.head, HasSubstr("Allow: GET, HEAD"));
+  EXPECT_EQ(request(f.port(), "DELETE", "/healthz").status, 405);
+  Reply get_reload = request(f.port(), "GET", "/-/reload");
+  EXPECT_EQ(get_reload.status, 405);
+  EXPECT_THAT(get_reload.head, HasSubstr("Allow: POST"));
+}
+
+TEST_F(HttpServerExport, ReloadNeedsLifecycle) {
+  Fixture& f = *shared_;
+  Reply r = request(f.port(), "POST", "/-/reload");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "Lifecycle API is not enabled.\n");
+  EXPECT_EQ(f.reloads, 0);
+}
+
+TEST(HttpServerLifecycle, CustomPathAndReloadCallsTheHandler) {
+  Fixture f;
+  HttpOptions o;
+  o.enable_lifecycle = true;
+  o.telemetry_path = "/custom/metrics";
+  f.start(o);
+  EXPECT_EQ(request(f.port(), "GET", "/custom/metrics").status, 200);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics").status, 404);
+  EXPECT_THAT(request(f.port(), "GET", "/").body, HasSubstr("href=\"/custom/metrics\""));
+
+  EXPECT_EQ(request(f.port(), "POST", "/-/reload").status, 200);
+  EXPECT_EQ(f.reloads, 1);
+  f.outcome = {false, "memoryguard.yaml:3:5: rules[0].limit: must be > 0"};
+  Reply bad = request(f.port(), "POST", "/-/reload");
+  EXPECT_EQ(bad.status, 500);
+  EXPECT_THAT(bad.body, HasSubstr("memoryguard.yaml:3:5: rules[0].limit: must be > 0"));
+  EXPECT_EQ(f.reloads, 2);
+}
+
+std::string bcrypt(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt) == nullptr) return {};
+  crypt_data data{};
+  const char* out = crypt_r(password.c_str(), salt, &data);
+  return out ? out : "";
+}
+
+TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
+  char tmpl[] = "/tmp/mg_http_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/web.yml";
+  std::ofstream(path) << "basic_auth_users:\n  alice: " << bcrypt("pw") << "\n"
+                      << "http_server_config:\n  headers:\n    X-Frame-Options: deny\n";
+  auto loaded = WebConfig::load(path);
+  std::filesystem::remove_all(tmpl);
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(loaded));
+
+  Fixture f;
+  HttpOptions o;
+  o.web_config = std::get<WebConfig>(loaded);
+  o.enable_lifecycle = true;
+  f.start(o);
+  for (const char* p : {"/metrics", "/healthz", "/", "/nope"}) {
+    Reply r = request(f.port(), "GET", p);
+    EXPECT_EQ(r.status, 401) << p;
+    EXPECT_THAT(r.head, HasSubstr("WWW-Authenticate: Basic realm=\"memoryguard\"")) << p;
+  }
+  EXPECT_EQ(request(f.port(), "POST", "/-/reload").status, 401);
+  EXPECT_EQ(f.reloads, 0);
+
+  // alice:pw and alice:wrong in base64.
+  const std::string good = "Authorization: Basic YWxpY2U6cHc=\r\n";
+  const std::string bad = "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n";
+  Reply ok = request(f.port(), "GET", "/metrics", good);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_THAT(ok.head, HasSubstr("X-Frame-Options: deny"));
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", bad).status, 401);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", "Authorization: Basic !!!\r\n").status, 401);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", "Authorization: Bearer YWxpY2U6cHc=\r\n").status,
+            401);
+  EXPECT_EQ(request(f.port(), "GET", "/nope", good).status, 404);
+  EXPECT_EQ(request(f.port(), "POST", "/-/reload", good).status, 200);
+  EXPECT_EQ(f.reloads, 1);
+}
+
+TEST_F(HttpServerExport, PortTakenThrowsNamingTheAddress) {
+  Fixture& first = *shared_;
+  const std::string address = "127.0.0.1:" + std::to_string(first.port());
+  HttpOptions o;
+  o.listen_address = address;
+  HttpServer second(o, {});
+  try {
+    second.start();
+    FAIL() << "start() on a taken port did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(address));
+  }
+  // The first server is unharmed.
+  EXPECT_EQ(request(first.port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(HttpServerExport, BadListenAddressesThrow) {
+  for (const char* address : {"9756", "127.0.0.1:http", "127.0.0.1:99999", "a,b:1", ":1,2",
+                              "127.0.0.1:80s", "[::1", "host name:1"}) {
+    HttpOptions o;
+    o.listen_address = address;
+    HttpServer s(o, {});
+    try {
+      s.start();
+      ADD_FAILURE() << address << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(address));
+    }
+  }
+}
+
+TEST(HttpServerAddress, AcceptsGoStyleAddresses) {
+  for (const char* address : {":0", "localhost:0"}) {
+    Fixture f;
+    HttpOptions o;
+    o.listen_address = address;
+    f.start(o);
+    EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200) << address;
+  }
+}
+
+}  // namespace
+}  // namespace mg

@@ -1,0 +1,150 @@
+#include "export/web_config.h"
+
+#include <crypt.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace mg {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string bcrypt(const std::string& password, const char* prefix = "$2b$") {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  // Cost 4, the least bcrypt allows, keeps the test fast.
+  if (crypt_gensalt_rn(prefix, 4, nullptr, 0, salt, sizeof salt) == nullptr) return {};
+  crypt_data data{};
+  const char* out = crypt_r(password.c_str(), salt, &data);
+  return out ? out : "";
+}
+
+class WebConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mg_web_config_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& content) {
+    const std::string path = dir_ + "/web.yml";
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  // The only error, or "" when the file loaded.
+  std::string single_error(const std::string& content) {
+    auto r = WebConfig::load(write(content));
+    if (std::holds_alternative<WebConfig>(r)) return "";
+    const auto& errors = std::get<1>(r);
+    EXPECT_EQ(errors.size(), 1u);
+    return errors.empty() ? "" : errors.front();
+  }
+
+  std::string dir_;
+};
+
+TEST_F(WebConfigTest, GoodAndBadPasswords) {
+  const std::string alice = bcrypt("s3cret");
+  const std::string bob = bcrypt("hunter2", "$2y$");
+  ASSERT_FALSE(alice.empty());
+  ASSERT_FALSE(bob.empty());
+  auto r =
+      WebConfig::load(write("basic_auth_users:\n  alice: " + alice + "\n  bob: '" + bob + "'\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  const auto& wc = std::get<WebConfig>(r);
+  EXPECT_TRUE(wc.auth_required());
+  EXPECT_TRUE(wc.check("alice", "s3cret"));
+  EXPECT_TRUE(wc.check("alice", "s3cret"));  // from the cache this time
+  EXPECT_TRUE(wc.check("bob", "hunter2"));
+  EXPECT_FALSE(wc.check("alice", "hunter2"));
+  EXPECT_FALSE(wc.check("alice", "s3cre"));
+  EXPECT_FALSE(wc.check("alice", ""));
+  EXPECT_FALSE(wc.check("alice", std::string("s3cret\0x", 8)));
+  EXPECT_FALSE(wc.check("carol", "s3cret"));
+  EXPECT_FALSE(wc.check("", ""));
+}
+
+TEST_F(WebConfigTest, CachedLoginIsFasterThanBcrypt) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  ASSERT_NE(crypt_gensalt_rn("$2b$", 12, nullptr, 0, salt, sizeof salt), nullptr);
+  crypt_data data{};
+  const std::string hash = crypt_r("pw", salt, &data);
+  auto r = WebConfig::load(write("basic_auth_users:\n  alice: " + hash + "\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  const auto& wc = std::get<WebConfig>(r);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(wc.check("alice", "pw"));
+  const auto t1 = Clock::now();
+  ASSERT_TRUE(wc.check("alice", "pw"));
+  const auto t2 = Clock::now();
+  // Cost 12 is ~200ms; the cached path is a cheap SHA-256-crypt.
+  EXPECT_LT((t2 - t1) * 5, t1 - t0);
+}
+
+TEST_F(WebConfigTest, EmptyFileAndNoUsersMeanNoAuth) {
+  for (const char* content : {"", "basic_auth_users:\n", "tls_server_config: {}\n"}) {
+    auto r = WebConfig::load(write(content));
+    ASSERT_TRUE(std::holds_alternative<WebConfig>(r)) << content;
+    EXPECT_FALSE(std::get<WebConfig>(r).auth_required());
+    EXPECT_TRUE(std::get<WebConfig>(r).check("anyone", "anything"));
+  }
+}
+
+TEST_F(WebConfigTest, HttpServerConfigHeaders) {
+  auto r = WebConfig::load(
+      write("http_server_config:\n  http2: true\n  headers:\n    X-Frame-Options: deny\n"
+            "    Strict-Transport-Security: max-age=31536000\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  const auto& headers = std::get<WebConfig>(r).headers();
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0], std::make_pair(std::string("X-Frame-Options"), std::string("deny")));
+
+  EXPECT_THAT(single_error("http_server_config:\n  headers:\n    X-Frame-Options: allow\n"),
+              HasSubstr(":3:22: http_server_config.headers.X-Frame-Options: must be one of"));
+  EXPECT_THAT(single_error("http_server_config:\n  headers:\n    Set-Cookie: a=b\n"),
+              HasSubstr(":3:5: http_server_config.headers.Set-Cookie: not an allowed header"));
+  EXPECT_THAT(single_error("http_server_config:\n  http3: true\n"),
+              HasSubstr(":2:3: http_server_config.http3: unknown key"));
+}
+
+TEST_F(WebConfigTest, ErrorsCarryFileLineAndColumn) {
+  const std::string path = dir_ + "/web.yml";
+  EXPECT_EQ(single_error("basic_auth_users: {}\nbasic_auth_user:\n  alice: x\n"),
+            path + ":2:1: basic_auth_user: unknown key");
+  EXPECT_THAT(single_error("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"),
+              HasSubstr(path + ":1:1: tls_server_config: TLS is not supported"));
+  EXPECT_THAT(single_error("basic_auth_users:\n  alice: plaintext\n"),
+              HasSubstr(path + ":2:10: basic_auth_users.alice: must be a bcrypt hash"));
+  EXPECT_THAT(single_error("basic_auth_users: [alice]\n"),
+              HasSubstr(path + ":1:19: basic_auth_users: must be a mapping"));
+  // Syntax errors: the mark points into the broken line.
+  EXPECT_EQ(single_error("basic_auth_users:\n  alice: a: b\n"),
+            path + ":2:11: yaml: illegal map value");
+  EXPECT_EQ(single_error("basic_auth_users:\n  alice: [unclosed\n"),
+            path + ":3:1: yaml: end of sequence flow not found");
+  EXPECT_THAT(single_error("- a\n- b\n"), HasSubstr(path + ":1:1: web config: must be a mapping"));
+}
+
+TEST_F(WebConfigTest, AllErrorsAreReportedAtOnce) {
+  auto r = WebConfig::load(write("foo: 1\nbar: 2\nbasic_auth_users:\n  alice: nope\n"));
+  ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(r));
+  EXPECT_EQ(std::get<1>(r).size(), 3u);
+}
+
+TEST_F(WebConfigTest, MissingFileIsAnError) {
+  auto r = WebConfig::load(dir_ + "/absent.yml");
+  ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(r));
+  EXPECT_THAT(std::get<1>(r).front(), HasSubstr("absent.yml: cannot read the web config"));
+}
+
+}  // namespace
+}  // namespace mg
