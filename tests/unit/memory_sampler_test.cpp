@@ -1,0 +1,105 @@
+// When the sampler reads smaps_rollup (costly: the target's mmap lock) and
+// when the cheap statm figure is enough.
+#include "measure/memory_sampler.h"
+
+#include <gtest/gtest.h>
+
+#include "fake_proc.h"
+
+namespace mg {
+namespace {
+
+using testutil::FakeProcess;
+using testutil::FixtureTree;
+using namespace std::chrono_literals;
+constexpr std::uint64_t kMi = 1024 * 1024;
+
+class MemorySamplerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { set(100 * 1024, 30 * 1024); }
+  // Rewrites the fake process's statm and smaps_rollup.
+  void set(std::uint64_t rss_kib, std::uint64_t pss_kib) {
+    FakeProcess f;
+    f.rss_kib = rss_kib;
+    f.pss_kib = pss_kib;
+    for (const auto& e : f.entries()) tree.add(e);
+    process.id = {f.pid, f.start_time};
+    process.stat.pid = f.pid;
+  }
+  const MemoryFigures& sample(DetailDemand d) {
+    EXPECT_TRUE(sampler.refresh_rss(process, errors));
+    sampler.refresh_detail(process, d, errors);
+    return *sampler.figures(process.id.pid);
+  }
+  DetailDemand judged_at(std::uint64_t threshold) {
+    DetailDemand d;
+    d.wanted = true;
+    d.threshold = threshold;
+    return d;
+  }
+
+  FixtureTree tree;
+  ProcFs proc{tree.root()};
+  ManualClock clock;
+  MemorySampler sampler{proc, clock, 15s};
+  Process process;
+  ScanErrors errors;
+};
+
+TEST_F(MemorySamplerTest, FirstSightReadsTheRollupOnce) {
+  const auto& f = sample(judged_at(500 * kMi));
+  EXPECT_EQ(f.pss, 30 * kMi);
+  EXPECT_EQ(f.rss, 100 * kMi);
+  EXPECT_TRUE(f.fresh);
+  EXPECT_EQ(sampler.stats().rollup_reads, 1u);
+}
+
+TEST_F(MemorySamplerTest, RssUnderTheLimitNeedsNoRollupUntilStale) {
+  sample(judged_at(500 * kMi));
+  for (int i = 0; i < 14; ++i) {
+    clock.advance(1s);
+    EXPECT_FALSE(sample(judged_at(500 * kMi)).fresh);
+  }
+  EXPECT_EQ(sampler.stats().rollup_reads, 1u);
+  clock.advance(1s);  // 15s: the gauges may not get older than stats_frequency
+  EXPECT_TRUE(sample(judged_at(500 * kMi)).fresh);
+  EXPECT_EQ(sampler.stats().rollup_reads, 2u);
+}
+
+TEST_F(MemorySamplerTest, GrowthThatCouldCrossTheLimitForcesARead) {
+  sample(judged_at(60 * kMi));  // PSS 30 of RSS 100: RSS over, PSS well under
+  clock.advance(1s);
+  // RSS grew by 40 MiB; PSS may have grown as much: 70 > 60, read it now.
+  set(140 * 1024, 65 * 1024);
+  const auto& f = sample(judged_at(60 * kMi));
+  EXPECT_TRUE(f.fresh);
+  EXPECT_EQ(f.pss, 65 * kMi);
+}
+
+TEST_F(MemorySamplerTest, BetweenReadsTheEstimateIsLastPssPlusRssGrowth) {
+  sample(judged_at(500 * kMi));
+  set(110 * 1024, 99 * 1024);  // the rollup would say 99, but is not read
+  clock.advance(1s);
+  const auto& f = sample(judged_at(500 * kMi));
+  EXPECT_FALSE(f.fresh);
+  EXPECT_EQ(f.pss, 40 * kMi);  // 30 + (110 - 100)
+}
+
+TEST_F(MemorySamplerTest, RssOnlyRulesNeverReadTheRollup) {
+  DetailDemand rss_only;  // wanted = false
+  sample(rss_only);
+  clock.advance(1min);
+  sample(rss_only);
+  EXPECT_EQ(sampler.stats().rollup_reads, 0u);
+}
+
+TEST_F(MemorySamplerTest, AVanishedProcessIsCountedNotFatal) {
+  Process gone;
+  gone.id = {4242, 1};
+  EXPECT_FALSE(sampler.refresh_rss(gone, errors));
+  EXPECT_EQ(errors.vanished, 1u);
+  EXPECT_EQ(sampler.figures(4242), nullptr);
+}
+
+}  // namespace
+}  // namespace mg
