@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 #include "procfs/read_util.h"
@@ -166,20 +168,50 @@ const char* to_string(CgroupLayout l) {
   return "none";
 }
 
-CgroupFs::CgroupFs(std::string root) : root_(std::move(root)), layout_(CgroupLayout::kNone) {
+CgroupFs::CgroupFs(std::string root, const std::string& mountinfo)
+    : root_(std::move(root)), layout_(CgroupLayout::kNone) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   if (exists(root_ + "/cgroup.controllers")) {
     layout_ = CgroupLayout::kUnified;
     v2_root_ = root_;
-    return;
+  } else {
+    if (is_dir(root_ + "/memory")) memory_root_ = root_ + "/memory";
+    if (exists(root_ + "/unified/cgroup.controllers")) {
+      layout_ = CgroupLayout::kHybrid;
+      v2_root_ = root_ + "/unified";
+    } else if (!memory_root_.empty() || has_v1_hierarchy(root_)) {
+      layout_ = CgroupLayout::kLegacy;
+    }
   }
-  if (is_dir(root_ + "/memory")) memory_root_ = root_ + "/memory";
-  if (exists(root_ + "/unified/cgroup.controllers")) {
-    layout_ = CgroupLayout::kHybrid;
-    v2_root_ = root_ + "/unified";
-  } else if (!memory_root_.empty() || has_v1_hierarchy(root_)) {
-    layout_ = CgroupLayout::kLegacy;
+  if (!v2_root_.empty()) v2_mount_root_ = mount_root_of(mountinfo, v2_root_);
+  if (!memory_root_.empty()) memory_mount_root_ = mount_root_of(mountinfo, memory_root_);
+}
+
+std::string CgroupFs::mount_root_of(const std::string& mountinfo_path,
+                                    const std::string& mount_point) {
+  std::ifstream in(mountinfo_path);
+  std::string line;
+  std::string found = "/";
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options ... - fstype source super-options
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    // The last mount on a point is the one that is visible.
+    if (point == mount_point) found = root;
   }
+  return found.empty() ? "/" : found;
+}
+
+std::string CgroupFs::local_path(const CgroupRef& ref) const {
+  const std::string& mount_root = ref.v2 ? v2_mount_root_ : memory_mount_root_;
+  if (mount_root == "/") return ref.path;
+  if (ref.path == mount_root) return "/";
+  if (ref.path.size() > mount_root.size() &&
+      ref.path.compare(0, mount_root.size(), mount_root) == 0 && ref.path[mount_root.size()] == '/')
+    return ref.path.substr(mount_root.size());
+  // Already relative to this mount (a cgroup namespace) or outside of it.
+  return ref.path;
 }
 
 std::optional<CgroupRef> CgroupFs::primary(const std::vector<CgroupMembership>& memberships) const {
@@ -198,11 +230,11 @@ std::optional<std::uint64_t> CgroupFs::memory_limit(const std::vector<CgroupMemb
   // On hybrid hosts the v2 tree usually has no memory controller; its limits
   // are then on the v1 side.
   if (const CgroupMembership* v2 = v2_root_.empty() ? nullptr : find_v2(m)) {
-    LimitWalk w = walk_limits(v2_root_, v2->path, true);
+    LimitWalk w = walk_limits(v2_root_, local_path({true, v2->path}), true);
     if (w.found) return w.limit;
   }
   if (const CgroupMembership* v1 = memory_root_.empty() ? nullptr : find_v1_memory(m)) {
-    return walk_limits(memory_root_, v1->path, false).limit;
+    return walk_limits(memory_root_, local_path({false, v1->path}), false).limit;
   }
   return std::nullopt;
 }
@@ -210,14 +242,15 @@ std::optional<std::uint64_t> CgroupFs::memory_limit(const std::vector<CgroupMemb
 std::optional<std::uint64_t> CgroupFs::memory_limit(const CgroupRef& ref) const {
   const std::string& hier = ref.v2 ? v2_root_ : memory_root_;
   if (hier.empty() || !reachable(ref.path)) return std::nullopt;
-  return walk_limits(hier, ref.path, ref.v2).limit;
+  return walk_limits(hier, local_path(ref), ref.v2).limit;
 }
 
 std::string CgroupFs::dir_of(const CgroupRef& ref) const {
   const std::string& hier = ref.v2 ? v2_root_ : memory_root_;
   if (hier.empty() || !reachable(ref.path)) return std::string();
-  if (ref.path == "/") return hier;
-  return hier + ref.path;
+  const std::string path = local_path(ref);
+  if (path == "/") return hier;
+  return hier + path;
 }
 
 Expected<std::vector<pid_t>> CgroupFs::procs(const CgroupRef& ref) const {

@@ -26,14 +26,13 @@ struct CgroupRef {
   bool v2 = true;
   std::string path;  // "/" for the root
   bool operator==(const CgroupRef&) const = default;
-  bool operator<(const CgroupRef& o) const {
-    return v2 != o.v2 ? v2 < o.v2 : path < o.path;
-  }
+  bool operator<(const CgroupRef& o) const { return v2 != o.v2 ? v2 < o.v2 : path < o.path; }
 };
 
 class CgroupFs {
  public:
-  explicit CgroupFs(std::string root = "/sys/fs/cgroup");
+  explicit CgroupFs(std::string root = "/sys/fs/cgroup",
+                    const std::string& mountinfo = "/proc/self/mountinfo");
   CgroupLayout layout() const { return layout_; }
   const std::string& root() const { return root_; }
 
@@ -57,10 +56,22 @@ class CgroupFs {
   // Directory of a cgroup on this filesystem.
   std::string dir_of(const CgroupRef& ref) const;
 
+  // Where a hierarchy mounted at `mount_point` starts, from a mountinfo file.
+  // A container without its own cgroup namespace sees host paths in
+  // /proc/PID/cgroup while its cgroupfs is mounted from its own cgroup down:
+  // that prefix is cut from every path before it is looked up. "/" otherwise.
+  static std::string mount_root_of(const std::string& mountinfo_path,
+                                   const std::string& mount_point);
+  // A path of /proc/PID/cgroup made relative to what is mounted here; empty
+  // when the cgroup lies outside of it.
+  std::string local_path(const CgroupRef& ref) const;
+
  private:
   std::string root_;
   std::string v2_root_;      // empty when no v2 hierarchy
   std::string memory_root_;  // v1 memory controller, empty when none
+  std::string v2_mount_root_ = "/";
+  std::string memory_mount_root_ = "/";
   CgroupLayout layout_;
 };
 

@@ -11,19 +11,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/config_loader.h"
 #include "util/log.h"
 
 namespace mg {
 
 std::string content_hash_of_bytes(std::string_view bytes) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return config_content_hash(bytes);
 }
 
 ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change, Duration poll)

@@ -36,8 +36,7 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
-// FNV-1a of a file's bytes as hex; empty when unreadable. Shared with the
-// loader so both agree on what "the same content" means.
+// The loader's content hash, so both agree on what "the same content" means.
 std::string content_hash_of_bytes(std::string_view bytes);
 
 }  // namespace mg

@@ -289,5 +289,28 @@ TEST(CgroupFsReal, OwnProcessHasAPrimaryCgroup) {
   EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
 
+TEST(CgroupFsMountRoot, AContainerWithoutCgroupNamespaceSeesHostPaths) {
+  // Docker/Kubernetes on cgroup v1: /proc/PID/cgroup says
+  // /kubepods/pod1/ctr, but the container's memory mount starts there.
+  FixtureTree cg({{"memory/memory.limit_in_bytes", "268435456\n"},
+                  {"memory/cgroup.procs", "7\n"},
+                  {"memory/worker/memory.limit_in_bytes", "9223372036854771712\n"}});
+  FixtureTree info({{"mountinfo", "31 23 0:28 / " + cg.root() + " rw - tmpfs tmpfs rw\n" +
+                                      "35 31 0:32 /kubepods/pod1/ctr " + cg.root() +
+                                      "/memory rw,relatime - cgroup cgroup rw,memory\n"}});
+  CgroupFs fs(cg.root(), info.root() + "/mountinfo");
+  EXPECT_EQ(CgroupFs::mount_root_of(info.root() + "/mountinfo", cg.root() + "/memory"),
+            "/kubepods/pod1/ctr");
+  std::vector<CgroupMembership> m{{4, "memory", "/kubepods/pod1/ctr/worker"}};
+  ASSERT_TRUE(fs.memory_limit(m).has_value());
+  EXPECT_EQ(*fs.memory_limit(m), 268435456u);
+  EXPECT_EQ(fs.dir_of({false, "/kubepods/pod1/ctr"}), cg.root() + "/memory");
+  EXPECT_EQ(fs.dir_of({false, "/kubepods/pod1/ctr/worker"}), cg.root() + "/memory/worker");
+}
+
+TEST(CgroupFsMountRoot, MissingMountinfoMeansPathsAreAsGiven) {
+  EXPECT_EQ(CgroupFs::mount_root_of("/nonexistent/mountinfo", "/sys/fs/cgroup/memory"), "/");
+}
+
 }  // namespace
 }  // namespace mg
