@@ -294,6 +294,10 @@ CheckReport CheckLoop::check(bool collect_rows) {
       if (!demand.contains(pid)) continue;
       const Process& p = *table_.find(pid);
       const MemoryFigures& f = *sampler_.figures(pid);
+      // A PSS or USS never read (no CAP_SYS_PTRACE for this process, say) is
+      // unknown, not RSS: such a process is neither judged nor exported by
+      // this rule, only counted in scan_errors_total.
+      if (rule.measure != Measure::kRss && !f.have_detail) continue;
       Candidate c;
       c.id = p.id;
       c.name = p.stat.comm;

@@ -1,0 +1,91 @@
+// Limits compare against PSS, not RSS: four processes that share 120 MiB each
+// have an RSS of 120 MiB but a PSS of 30 MiB.
+#include <signal.h>
+
+#include "integration/harness.h"
+
+namespace mgt {
+namespace {
+
+class MeasureTest : public IntegrationTest {};
+
+std::string shared_config(const std::string& rule, const std::string& match,
+                          const std::string& measure) {
+  return "interval: 100ms\n"
+         "rules:\n"
+         "  - name: " +
+         rule +
+         "\n"
+         "    match: " +
+         match +
+         "\n"
+         "    limit: 60Mi\n"
+         "    measure: " +
+         measure + "\n";
+}
+
+TEST_F(MeasureTest, SharedMemoryCountsOnceInPssButFourTimesInRss) {
+  Helper& shared = spawn_helper("mgt_shared", {"--mib=120", "--children=3"});
+  ASSERT_EQ(shared.children.size(), 3u);
+  std::vector<const Proc*> all{&shared.proc};
+  for (const auto& c : shared.children) all.push_back(&c);
+
+  Agent& pss_agent =
+      start_agent(write_config(shared_config("shared_pss", match_yaml("mgt_shared"), "pss")));
+  const Scrape s = pss_agent.wait_for_metrics(
+      [](const Scrape& s) {
+        return s.find("memoryguard_process_pss_bytes", {{"rule", "shared_pss"}}).size() == 4;
+      },
+      5s);
+  ASSERT_EQ(s.find("memoryguard_process_pss_bytes", {{"rule", "shared_pss"}}).size(), 4u);
+  for (const Proc* p : all) {
+    const std::map<std::string, std::string> labels{{"rule", "shared_pss"},
+                                                    {"pid", std::to_string(p->pid())}};
+    const double pss = s.value("memoryguard_process_pss_bytes", labels).value_or(-1);
+    const double rss = s.value("memoryguard_process_rss_bytes", labels).value_or(-1);
+    const double uss = s.value("memoryguard_process_uss_bytes", labels).value_or(-1);
+    EXPECT_NEAR(pss, 30.0 * kMiB, 6.0 * kMiB) << "pid " << p->pid();
+    EXPECT_NEAR(rss, 122.0 * kMiB, 8.0 * kMiB) << "pid " << p->pid();
+    EXPECT_GE(uss, 0) << "pid " << p->pid();
+    EXPECT_LT(uss, 10.0 * kMiB) << "pid " << p->pid() << ": the shared pages are not unique";
+  }
+  EXPECT_NEAR(s.value("memoryguard_rule_pss_bytes", {{"rule", "shared_pss"}}).value_or(-1),
+              120.0 * kMiB, 12.0 * kMiB);
+  EXPECT_EQ(s.value("memoryguard_rule_processes", {{"rule", "shared_pss"}}), 4.0);
+
+  // Ten more intervals: with PSS, nobody is over 60Mi.
+  sleep_for(1s);
+  for (const Proc* p : all) EXPECT_TRUE(p->alive()) << "pid " << p->pid() << " was killed";
+  const Scrape later = pss_agent.scrape();
+  EXPECT_EQ(later.sum("memoryguard_kills_total", {{"rule", "shared_pss"}}), 0.0);
+  EXPECT_EQ(later.value("memoryguard_limit_exceeded_total", {{"rule", "shared_pss"}}), 0.0);
+  const auto exit = pss_agent.stop();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code(), 0) << describe(*exit);
+
+  // The same limit against RSS: all four are over it.
+  Agent& rss_agent = start_agent(
+      write_config(shared_config("shared_rss", match_yaml("mgt_shared"), "rss"), "rss.yaml"));
+  for (const Proc* p : all) EXPECT_TRUE(p->wait_dead(10s)) << "pid " << p->pid() << " survived";
+  // The children are reaped by us only once their parent has died.
+  for (const Proc* p : all) {
+    const auto info = p->wait_reaped(5s);
+    ASSERT_TRUE(info) << "pid " << p->pid();
+    EXPECT_EQ(info->term_signal(), SIGKILL) << "pid " << p->pid() << " " << describe(*info);
+  }
+  const Scrape killed = rss_agent.wait_for_metrics(
+      [](const Scrape& s) {
+        return s.value("memoryguard_kills_total",
+                       {{"rule", "shared_rss"}, {"signal", "SIGKILL"}}) == 4.0;
+      },
+      3s);
+  EXPECT_EQ(
+      killed.value("memoryguard_kills_total", {{"rule", "shared_rss"}, {"signal", "SIGKILL"}}),
+      4.0);
+  const auto rss_exit = rss_agent.stop();
+  ASSERT_TRUE(rss_exit);
+  EXPECT_EQ(rss_exit->exit_code(), 0) << describe(*rss_exit);
+}
+
+}  // namespace
+}  // namespace mgt
