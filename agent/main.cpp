@@ -2,6 +2,7 @@
 // anything; see engine/check_loop.h for the data flow.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -61,6 +62,17 @@ int main(int argc, char** argv) {
     return print_errors(errors);
   }
 
+  const bool acting = !flags.dry_run && !flags.once && !flags.check_config &&
+                      std::any_of(loop.config().rules.begin(), loop.config().rules.end(),
+                                  [](const mg::RuleSpec& r) { return !r.dry_run; });
+  if (acting && !mg::procfs_is_own_pid_namespace(flags.procfs)) {
+    std::cerr << "memoryguard: --procfs=" << flags.procfs
+              << ": does not show the agent's own pid namespace, so it could not tell itself and "
+                 "its ancestors from other processes, nor signal the right ones. Share the pid "
+                 "namespace (hostPID, shareProcessNamespace) or run with --dry-run.\n";
+    return kExitUsage;
+  }
+
   if (flags.check_config) {
     mg::print_config_summary(std::cout, loop.config());
     return 0;
@@ -82,10 +94,20 @@ int main(int argc, char** argv) {
   mg::HttpHandlers handlers;
   handlers.metrics = [&metrics] { return metrics.render(); };
   handlers.healthy = [&loop] { return loop.healthy(); };
-  handlers.reload = [&loop] { return loop.request_reload("http").get(); };
+  handlers.reload = [&loop]() -> mg::ReloadOutcome {
+    auto outcome = loop.request_reload("http");
+    // A check on a huge host can take a while, but an HTTP client must not
+    // hang on a loop that is stuck.
+    if (outcome.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      return {false, "the check loop did not answer within 30s"};
+    return outcome.get();
+  };
   mg::HttpServer server(std::move(http), std::move(handlers));
   try {
     server.start();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "memoryguard: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const std::exception& e) {
     mg::log::error("cannot serve metrics", {{"err", e.what()}});
     return kExitRuntime;
@@ -100,7 +122,8 @@ int main(int argc, char** argv) {
                                         {"cgroups", mg::to_string(loop.cgroups().layout())},
                                         {"dry_run", flags.dry_run || loop.config().dry_run}});
 
-  mg::ConfigWatcher watcher(flags.config_file, [&loop] { loop.request_reload("file changed"); });
+  mg::ConfigWatcher watcher(
+      flags.config_file, [&loop] { loop.request_reload("file changed"); }, loaded.content_hash);
   watcher.start();
 
   std::thread signals([&loop, handled] {

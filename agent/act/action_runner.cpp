@@ -128,13 +128,17 @@ ActionResult ActionRunner::run_process(const ActionRequest& r) const {
 // member is signalled on its own, through its own identity check.
 ActionResult ActionRunner::run_process_group(const ActionRequest& r) const {
   ProcFs procfs(ctx_.procfs_root);
-  pid_t pgrp = r.pgrp;
+  // The group is the victim's as it is now, and only while the victim is the
+  // process that was judged: a reused pgid is never a target.
+  auto victim = procfs.read_stat(r.victim.pid);
+  if (!victim || victim->start_time != r.victim.start_time) {
+    return failure(r, "gone", "gone before signal");
+  }
+  const pid_t pgrp = victim->pgrp;
   if (pgrp <= 0) {
-    auto stat = procfs.read_stat(r.victim.pid);
-    if (!stat || stat->start_time != r.victim.start_time) {
-      return failure(r, "gone", "gone before signal");
-    }
-    pgrp = stat->pgrp;
+    // Its group leader lives outside our pid namespace; pgrp 0 would name
+    // every such process at once.
+    return failure(r, "error", "failed: process group not visible from this pid namespace");
   }
   std::vector<pid_t> pids;
   if (!procfs.list_pids(pids)) return failure(r, "error", "failed: cannot list processes");
@@ -162,9 +166,16 @@ ActionResult ActionRunner::run_process_group(const ActionRequest& r) const {
 ActionResult ActionRunner::run_cgroup(const ActionRequest& r) const {
   if (!r.cgroup) return failure(r, "error", "failed: no cgroup");
   const CgroupRef& ref = *r.cgroup;
+  if (ctx_.cgroups.local_path(ref) == "/") {
+    // The root of what we see holds everything (and, in a cgroup namespace,
+    // is our own container): never a target.
+    return failure(r, "protected", "not signalled: refusing to act on the root cgroup");
+  }
   ProcFs procfs(ctx_.procfs_root);
+  // cgroup.kill takes the whole subtree, so protection is checked over the
+  // whole subtree too, and the per-process fallback covers it as well.
   auto enumerate = [&](Members& members, int& spared) -> Expected<bool> {
-    auto pids = ctx_.cgroups.procs(ref);
+    auto pids = ctx_.cgroups.procs_recursive(ref);
     if (!pids) return pids.error();
     for (pid_t pid : *pids) {
       auto stat = procfs.read_stat(pid);

@@ -170,7 +170,10 @@ void Actuator::execute(const ActionRequest& r) {
     res = run(r);
   }
   log_action(r, res);
-  if (res.failed && hooks_.on_failure) hooks_.on_failure(r.rule, res.failure_reason);
+  // A victim that exited on its own before the signal is the goal reached, not
+  // a failure an alert should page on; it is logged, not counted.
+  if (res.failed && res.failure_reason != "gone" && hooks_.on_failure)
+    hooks_.on_failure(r.rule, res.failure_reason);
   // The hook runs only after a signal went out: it reports a kill.
   const bool hook = !r.dry_run && !r.spec.exec.empty() && res.signals_sent > 0;
   {

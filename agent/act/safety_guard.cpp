@@ -23,17 +23,28 @@ void SafetyGuard::set_config(std::shared_ptr<const Config> config) {
 }
 
 bool SafetyGuard::structurally_protected(pid_t pid, const ProcStat& stat) const {
-  // pid 2 is kthreadd; its children are kernel threads even where the flag is
-  // not visible (old kernels, odd procfs views).
-  return pid <= 1 || pid == self_ || ancestors_.contains(pid) || stat.is_kernel_thread() ||
-         pid == 2 || stat.ppid == 2;
+  // Kernel threads are known by PF_KTHREAD alone: in a container's pid
+  // namespace pid 2 is an ordinary workload process.
+  return pid <= 1 || pid == self_ || ancestors_.contains(pid) || stat.is_kernel_thread();
 }
+
+namespace {
+
+// Whether `m` protects `p`. An attribute that could not be read leaves the
+// answer open, and for protection an open answer means protected.
+bool protects(const MatchSpec& m, const Process& p, const PidFiles& pid_files) {
+  if (matches(m, p, pid_files)) return true;
+  return (m.needs_cmdline() && !p.attrs.cmdline) || (m.needs_exe() && !p.attrs.exe) ||
+         (m.needs_user() && !p.attrs.uid) || (m.needs_cgroup() && !p.attrs.cgroups);
+}
+
+}  // namespace
 
 bool SafetyGuard::is_protected(const Process& p, const PidFiles& pid_files) const {
   if (structurally_protected(p.id.pid, p.stat)) return true;
   if (!config_) return false;
   for (const MatchSpec& m : config_->protect) {
-    if (matches(m, p, pid_files)) return true;
+    if (protects(m, p, pid_files)) return true;
   }
   return false;
 }
@@ -70,12 +81,7 @@ bool SafetyGuard::is_protected_now(pid_t pid) {
   PidFiles pid_files;
   pid_files.refresh(fresh_proc_, *config_);
   for (const MatchSpec& m : config_->protect) {
-    // An attribute we could not read makes the key unknown; for protection,
-    // unknown means protected.
-    if (matches(m, p, pid_files)) return true;
-    if ((m.needs_cmdline() && !p.attrs.cmdline) || (m.needs_exe() && !p.attrs.exe) ||
-        (m.needs_user() && !p.attrs.uid) || (m.needs_cgroup() && !p.attrs.cgroups))
-      return true;
+    if (protects(m, p, pid_files)) return true;
   }
   return false;
 }

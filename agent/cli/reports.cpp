@@ -82,7 +82,7 @@ void print_check_table(std::ostream& out, const CheckReport& report) {
   std::vector<Line> lines;
   lines.push_back({"RULE", "PID", "NAME", "PSS", "RSS", "LIMIT", "VERDICT"});
   for (const CheckRow& r : report.rows) {
-    lines.push_back({r.rule, std::to_string(r.pid), to_valid_utf8(r.name),
+    lines.push_back({r.rule, r.pid ? std::to_string(r.pid) : "-", to_valid_utf8(r.name),
                      format_bytes(r.figures.pss), format_bytes(r.figures.rss),
                      r.limit ? format_bytes(r.limit) : "-", r.verdict});
   }
@@ -100,7 +100,10 @@ void print_check_table(std::ostream& out, const CheckReport& report) {
         << "\n";
   }
   if (report.rows.empty()) out << "(no process matches any rule)\n";
-  out << report.rows.size() << " matched of " << report.processes_seen << " processes\n";
+  const auto matched = std::count_if(report.rows.begin(), report.rows.end(),
+                                     [](const CheckRow& r) { return r.pid != 0; });
+  out << matched << " matched (process, rule) pairs among " << report.processes_seen
+      << " processes\n";
 }
 
 }  // namespace mg

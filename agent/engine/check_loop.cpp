@@ -47,8 +47,40 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
 
 CheckLoop::~CheckLoop() = default;
 
+std::vector<ConfigError> CheckLoop::percent_limit_errors(const Config& config) {
+  std::vector<ConfigError> errors;
+  if (std::none_of(config.rules.begin(), config.rules.end(),
+                   [](const RuleSpec& r) { return r.limit.is_percent(); }))
+    return errors;
+  ScanErrors ignored;
+  table_.scan(clock_.now(), needs_of(config), Duration{0}, ignored);
+  PidFiles pid_files;
+  pid_files.refresh(proc_, config);
+  std::vector<pid_t> members;
+  for (std::size_t i = 0; i < config.rules.size(); ++i) {
+    const RuleSpec& rule = config.rules[i];
+    if (!rule.limit.is_percent()) continue;
+    RuleMatcher matcher(rule);
+    matcher.rebind(rule);
+    matcher.select(table_, pid_files, members);
+    for (pid_t pid : members) {
+      const Process& p = *table_.find(pid);
+      if (p.attrs.cgroups && cgroups_.memory_limit(*p.attrs.cgroups)) continue;
+      const std::string where =
+          p.attrs.primary_cgroup ? "cgroup " + p.attrs.primary_cgroup->path : "its cgroup";
+      errors.push_back({config.path, rule.limit_mark, "rules[" + std::to_string(i) + "].limit",
+                        "a limit in % of the cgroup's memory limit, but " + where + " (pid " +
+                            std::to_string(pid) + ", " + p.stat.comm +
+                            ") has no memory limit (rule \"" + rule.name + "\")"});
+      break;
+    }
+  }
+  return errors;
+}
+
 std::vector<ConfigError> CheckLoop::start_with(Config config, const std::string& content_hash) {
   auto errors = validate_against_host(config, cgroups_);
+  if (errors.empty()) errors = percent_limit_errors(config);
   if (!errors.empty()) return errors;
   apply(std::move(config), content_hash);
   return {};
@@ -96,6 +128,12 @@ void CheckLoop::apply(Config config, const std::string& content_hash) {
 
 std::future<ReloadOutcome> CheckLoop::request_reload(std::string why) {
   std::lock_guard lock(mu_);
+  if (stopping_) {
+    // The loop will not come round again to answer.
+    std::promise<ReloadOutcome> refused;
+    refused.set_value({false, "shutting down"});
+    return refused.get_future();
+  }
   reloads_.push_back({std::move(why), {}});
   auto f = reloads_.back().done.get_future();
   cv_.notify_all();
@@ -106,6 +144,7 @@ ReloadOutcome CheckLoop::reload(const std::string& why) {
   ConfigLoadResult loaded = load_config_file(options_.config_path);
   if (loaded.config) {
     auto host_errors = validate_against_host(*loaded.config, cgroups_);
+    if (host_errors.empty()) host_errors = percent_limit_errors(*loaded.config);
     if (!host_errors.empty()) {
       loaded.errors = std::move(host_errors);
       loaded.config.reset();
@@ -221,8 +260,9 @@ CheckReport CheckLoop::check(bool collect_rows) {
   for (auto& rs : rules_) {
     rs->matcher.select(table_, pid_files_, rs->members);
     for (pid_t pid : rs->members) {
-      DetailDemand& d = demand[pid];
-      d.wanted |= rs->spec.measure != Measure::kRss || collect_rows;
+      // Every watched process gets its PSS read at least every
+      // stats_frequency for the gauges, whatever its rules judge by.
+      demand[pid].wanted = true;
     }
   }
   // measure: the cheap figure for every matched process
@@ -308,10 +348,10 @@ CheckReport CheckLoop::check(bool collect_rows) {
       c.is_protected = guard_.is_protected(p, pid_files_);
       c.in_flight = actuator_->in_flight(p.id);
       candidates.push_back(std::move(c));
-      sample.pss_bytes += f.pss;
-      all.push_back({pid, p.stat.comm, f.pss, f.uss, f.rss});
-      if (rule.scope == Scope::kCgroup && p.attrs.primary_cgroup)
-        cgroup_sums[p.attrs.primary_cgroup->path] += f.value(rule.measure);
+      if (f.have_detail) sample.pss_bytes += f.pss;
+      all.push_back({pid, p.stat.comm, f.pss, f.uss, f.rss, f.have_detail});
+      if (rule.scope == Scope::kCgroup && p.attrs.primary_cgroup && f.have_detail)
+        cgroup_sums[p.attrs.primary_cgroup->path] += f.pss;
     }
     std::uint64_t least_limit = 0;
     for (const auto& c : candidates) {
@@ -339,6 +379,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
         }
         report.rows.push_back(std::move(row));
       }
+      if (rule.scope != Scope::kProcess) add_group_rows(rule, candidates, report);
     }
 
     const std::size_t top_n = std::min<std::size_t>(config_->top_processes, all.size());
@@ -364,6 +405,37 @@ CheckReport CheckLoop::check(bool collect_rows) {
         {{"count", errors.permission}});
   }
   return report;
+}
+
+void CheckLoop::add_group_rows(const RuleSpec& rule, const std::vector<Candidate>& candidates,
+                               CheckReport& report) {
+  // One line per group with its sum, so a table of small processes under a
+  // group verdict explains itself.
+  struct Sum {
+    MemoryFigures fig;
+    std::uint64_t limit = 0;
+    std::size_t n = 0;
+  };
+  std::map<std::string, Sum> sums;
+  for (const Candidate& c : candidates) {
+    const std::string key = rule.scope == Scope::kGroup ? "(group)"
+                            : c.cgroup                  ? "(cgroup " + c.cgroup->path + ")"
+                                                        : "(no cgroup)";
+    Sum& s = sums[key];
+    if (const MemoryFigures* f = sampler_.figures(c.id.pid)) {
+      s.fig.pss += f->pss;
+      s.fig.uss += f->uss;
+      s.fig.rss += f->rss;
+    }
+    if (c.limit && (s.limit == 0 || c.limit < s.limit)) s.limit = c.limit;
+    ++s.n;
+  }
+  for (auto& [key, s] : sums) {
+    const std::uint64_t judged = s.fig.value(rule.measure);
+    std::string verdict = std::to_string(s.n) + " processes, " + to_string(rule.measure) + " sum " +
+                          format_bytes(judged) + (s.limit && judged > s.limit ? ": over" : ": ok");
+    report.rows.push_back({rule.name, 0, key, s.fig, rule.measure, s.limit, verdict});
+  }
 }
 
 void CheckLoop::log_summary(const CheckReport&) {

@@ -88,10 +88,15 @@ class CheckLoop {
   };
 
   void apply(Config config, const std::string& content_hash);
+  // A % limit needs its processes' cgroups to have a memory limit; checked
+  // against the processes running now, with the rule's position.
+  std::vector<ConfigError> percent_limit_errors(const Config& config);
   ReloadOutcome reload(const std::string& why);
   void process_reloads();
   CheckReport check(bool collect_rows);
   void log_summary(const CheckReport& report);
+  void add_group_rows(const RuleSpec& rule, const std::vector<Candidate>& candidates,
+                      CheckReport& report);
   std::uint64_t resolve_limit(RuleState& rs, const Process& p);
 
   CheckLoopOptions options_;

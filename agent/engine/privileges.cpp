@@ -1,10 +1,13 @@
 #include "engine/privileges.h"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "procfs/proc_fs.h"
 #include "util/log.h"
 
 namespace mg {
@@ -30,6 +33,14 @@ void report_privileges_once(const Privileges& p) {
       "missing capabilities: processes of other users can only be watched and acted on "
       "with them; denials are counted, not logged",
       {{"CAP_KILL", p.kill}, {"CAP_SYS_PTRACE", p.sys_ptrace}});
+}
+
+bool procfs_is_own_pid_namespace(const std::string& procfs) {
+  ProcFs own("/proc");
+  ProcFs given(procfs);
+  auto mine = own.read_stat(getpid());
+  auto there = given.read_stat(getpid());
+  return mine && there && mine->start_time == there->start_time && mine->comm == there->comm;
 }
 
 }  // namespace mg

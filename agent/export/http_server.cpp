@@ -50,8 +50,9 @@ bool valid_host(std::string_view s) {
   return !s.empty();
 }
 
+// A malformed address is a bad flag (exit 2), unlike a port that is taken.
 [[noreturn]] void bad_address(const std::string& address, const std::string& why) {
-  throw std::runtime_error("cannot listen on \"" + address + "\": " + why);
+  throw std::invalid_argument("--web.listen-address: \"" + address + "\": " + why);
 }
 
 // Go's address forms (":9756", "host:9756", "[::1]:9756") to civetweb's
@@ -177,7 +178,10 @@ struct HttpServer::Impl {
   }
 
   Response route(mg_connection* conn, const mg_request_info* ri) const {
-    if (!authorized(conn)) {
+    const std::string_view uri = ri->local_uri != nullptr ? ri->local_uri : "";
+    // Kubelet probes carry no credentials, and "the loop is alive" tells an
+    // attacker nothing: /healthz is the one route open without auth.
+    if (uri != "/healthz" && !authorized(conn)) {
       return {401,
               kTextContentType,
               "Unauthorized\n",
@@ -284,7 +288,7 @@ void HttpServer::start() {
   const std::string& address = impl_->options.listen_address;
   const std::string& path = impl_->options.telemetry_path;
   if (path.empty() || path.front() != '/') {
-    throw std::runtime_error("telemetry path \"" + path + "\" must start with '/'");
+    throw std::invalid_argument("telemetry path \"" + path + "\" must start with '/'");
   }
   const std::string ports = to_civetweb_ports(address);
 

@@ -32,7 +32,8 @@ class HttpServer {
  public:
   HttpServer(HttpOptions options, HttpHandlers handlers);
   ~HttpServer();
-  // Throws std::runtime_error naming the address when it cannot listen.
+  // Throws std::invalid_argument for a malformed address or path (a bad flag),
+  // std::runtime_error naming the address when it cannot listen there.
   void start();
   void stop();
   // The port it listens on once started (useful with ":0"); 0 before.

@@ -28,7 +28,9 @@ namespace {
 
 // Shown at 0 from the start so that rate() and absent() behave before the
 // first failure; they mirror what the actuator and the scanner report.
-constexpr const char* kKillFailureReasons[] = {"permission", "gone", "error"};
+// Every reason the actuator reports, so alerts can use increase() on them
+// from the start. ("gone", a victim that exited on its own, is not a failure.)
+constexpr const char* kKillFailureReasons[] = {"permission", "protected", "error", "hook"};
 constexpr const char* kScanErrorReasons[] = {"vanished", "permission", "parse", "io"};
 
 // A scan walks /proc and, for a few processes, smaps_rollup: from well under a
@@ -95,8 +97,12 @@ class SnapshotCollectable final : public prometheus::Collectable {
       for (const auto& p : r.top) {
         std::vector<ClientMetric::Label> labels = {
             {"name", to_valid_utf8(p.name)}, {"pid", std::to_string(p.pid)}, {"rule", rule}};
-        pss.metric.push_back(gauge_metric(labels, static_cast<double>(p.pss)));
-        uss.metric.push_back(gauge_metric(labels, static_cast<double>(p.uss)));
+        // No PSS/USS yet (smaps_rollup unreadable): no series rather than a
+        // made-up value.
+        if (p.has_detail) {
+          pss.metric.push_back(gauge_metric(labels, static_cast<double>(p.pss)));
+          uss.metric.push_back(gauge_metric(labels, static_cast<double>(p.uss)));
+        }
         rss.metric.push_back(gauge_metric(std::move(labels), static_cast<double>(p.rss)));
       }
       for (const auto& c : r.cgroups) {

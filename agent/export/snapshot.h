@@ -16,6 +16,7 @@ struct ProcessSample {
   std::uint64_t pss = 0;
   std::uint64_t uss = 0;
   std::uint64_t rss = 0;
+  bool has_detail = true;  // pss/uss were read; when false only rss is known
 };
 
 struct CgroupSample {
@@ -28,8 +29,8 @@ struct RuleSample {
   std::uint64_t pss_bytes = 0;    // sum of PSS over the rule's processes
   std::uint64_t limit_bytes = 0;  // the limit now (a % limit resolves per cgroup; the least)
   std::uint64_t processes = 0;
-  std::vector<ProcessSample> top;      // largest first, at most top-N
-  std::vector<CgroupSample> cgroups;   // only for scope: cgroup
+  std::vector<ProcessSample> top;     // largest first, at most top-N
+  std::vector<CgroupSample> cgroups;  // only for scope: cgroup
 };
 
 struct Snapshot {

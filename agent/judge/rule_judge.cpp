@@ -45,8 +45,21 @@ bool RuleJudge::cooling_down(const RuleSpec& rule, TimePoint now) const {
          now - *last_action_ < rule.action.cooldown;
 }
 
-bool RuleJudge::backing_off(const ProcessIdentity& id, TimePoint now, Duration backoff) const {
-  auto it = acted_on_.find(id);
+std::string target_key(const RuleSpec& rule, const Candidate& c) {
+  switch (rule.action.target) {
+    case Target::kProcessGroup:
+      return "pgrp:" + std::to_string(c.pgrp);
+    case Target::kCgroup:
+      if (c.cgroup) return std::string(c.cgroup->v2 ? "cg2:" : "cg1:") + c.cgroup->path;
+      break;
+    case Target::kProcess:
+      break;
+  }
+  return "pid:" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
+}
+
+bool RuleJudge::backing_off(const std::string& target, TimePoint now, Duration backoff) const {
+  auto it = acted_on_.find(target);
   return it != acted_on_.end() && now - it->second < backoff;
 }
 
@@ -109,7 +122,7 @@ void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& ca
         v.kind = VerdictKind::kProtected;
       else if (c.in_flight)
         v.kind = VerdictKind::kInFlight;
-      else if (backing_off(c.id, now, backoff))
+      else if (backing_off(target_key(rule, c), now, backoff))
         v.kind = VerdictKind::kBackoff;
       else if (cooling_down(rule, now))
         v.kind = VerdictKind::kCooldown;
@@ -117,7 +130,7 @@ void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& ca
         v.kind = VerdictKind::kAct;
         out.actions.push_back(request(rule, c, c.bytes, c.limit));
         last_action_ = now;
-        acted_on_[c.id] = now;
+        acted_on_[target_key(rule, c)] = now;
       }
     }
     out.verdicts.push_back(v);
@@ -183,7 +196,7 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
     for (Candidate* c : members) {
       if (c->is_protected)
         out.verdicts.push_back({c->id, VerdictKind::kProtected, c->bytes, limit});
-      else if (backing_off(c->id, now, backoff))
+      else if (backing_off(target_key(rule, *c), now, backoff))
         out.verdicts.push_back({c->id, VerdictKind::kBackoff, c->bytes, limit});
       else
         eligible.push_back(c);
@@ -220,9 +233,13 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
     if (whole_cgroup && take > 1) take = 1;  // cgroup.kill takes them all at once
     for (std::size_t i = 0; i < eligible.size(); ++i) {
       Candidate* c = eligible[i];
-      if (i < take) {
+      const std::string target = target_key(rule, *c);
+      if (i < take && !acted_on_.contains(target)) {
         out.actions.push_back(request(rule, *c, sum, limit));
-        acted_on_[c->id] = now;
+        acted_on_[target] = now;
+        out.verdicts.push_back({c->id, VerdictKind::kAct, c->bytes, limit});
+      } else if (i < take) {
+        // Already reached by this round's action on its group or cgroup.
         out.verdicts.push_back({c->id, VerdictKind::kAct, c->bytes, limit});
       } else {
         out.verdicts.push_back({c->id, VerdictKind::kOverGroup, c->bytes, limit});

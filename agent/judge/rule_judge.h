@@ -72,7 +72,7 @@ class RuleJudge {
   void judge_processes(const RuleSpec& rule, std::vector<Candidate>& c, JudgeResult& out);
   void judge_groups(const RuleSpec& rule, std::vector<Candidate>& c, JudgeResult& out);
   bool cooling_down(const RuleSpec& rule, TimePoint now) const;
-  bool backing_off(const ProcessIdentity& id, TimePoint now, Duration backoff) const;
+  bool backing_off(const std::string& target, TimePoint now, Duration backoff) const;
   // Marks `key` over in this check; returns true when it was not before.
   bool mark_over(const std::string& key, TimePoint now);
   ActionRequest request(const RuleSpec& rule, const Candidate& c, std::uint64_t bytes,
@@ -82,8 +82,13 @@ class RuleJudge {
   std::uint64_t check_ = 0;
   std::map<std::string, OverState> over_;
   std::optional<TimePoint> last_action_;
-  std::unordered_map<ProcessIdentity, TimePoint, ProcessIdentityHash> acted_on_;
+  // Keyed by what an action reaches (see target_key): one process, a whole
+  // process group or a whole cgroup, so one group is not hit once per member.
+  std::map<std::string, TimePoint> acted_on_;
 };
+
+// What an action on `c` reaches under `rule`'s target.
+std::string target_key(const RuleSpec& rule, const Candidate& c);
 
 // Least time before the same process is acted on again when the first action
 // did not end it (EPERM, dry-run): never a tight loop.

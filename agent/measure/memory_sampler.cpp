@@ -23,9 +23,11 @@ bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
   e.fig.fresh = false;
   // Between rollup reads, growth of RSS is the best cheap bound on growth of
   // PSS: a leak shows up in both.
-  const std::uint64_t growth = e.fig.rss > e.rss_at_detail ? e.fig.rss - e.rss_at_detail : 0;
-  e.fig.pss = std::min(e.exact_pss + growth, e.fig.rss);
-  e.fig.uss = std::min(e.exact_uss + growth, e.fig.pss);
+  if (e.fig.have_detail) {
+    const std::uint64_t growth = e.fig.rss > e.rss_at_detail ? e.fig.rss - e.rss_at_detail : 0;
+    e.fig.pss = std::min(e.exact_pss + growth, e.fig.rss);
+    e.fig.uss = std::min(e.exact_uss + growth, e.fig.pss);
+  }
   return true;
 }
 
@@ -35,9 +37,12 @@ void MemorySampler::refresh_detail(const Process& p, const DetailDemand& demand,
   if (it == entries_.end() || !demand.wanted) return;
   Entry& e = it->second;
   const TimePoint now = clock_.now();
-  bool read = demand.force || !e.fig.have_detail || now - e.detail_at >= staleness_;
-  if (!read && e.fig.rss >= demand.threshold) {
-    read = e.fig.pss >= demand.threshold || now >= e.next_optional_read;
+  bool read = !e.fig.have_detail || now - e.detail_at >= staleness_;
+  if (!read && (demand.force || (e.fig.rss >= demand.threshold &&
+                                 (e.fig.pss >= demand.threshold || now >= e.next_optional_read)))) {
+    // Even a read that judging needs waits out the hard cap: a huge process
+    // hovering at its limit must not spend a tenth of its time stalled on us.
+    read = now >= e.next_forced_read;
   }
   if (read) read_detail(p, e, errors);
 }
@@ -58,6 +63,8 @@ void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) 
   e.rss_at_detail = e.fig.rss;
   e.detail_at = end;
   e.next_optional_read = end + std::chrono::duration_cast<Duration>(cost * ((1.0 - duty_) / duty_));
+  e.next_forced_read =
+      end + std::chrono::duration_cast<Duration>(cost * ((1.0 - kForcedDuty) / kForcedDuty));
   e.fig.pss = mem->pss;
   e.fig.uss = mem->uss;
   e.fig.have_detail = true;

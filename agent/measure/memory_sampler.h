@@ -8,7 +8,8 @@
 //     its estimated PSS (last PSS + RSS growth since) has too, or the lock
 //     duty budget allows another read.
 // The duty budget caps the share of a target's wall time the agent may hold
-// its lock: after a read that took t, the next optional read waits t/duty.
+// its lock: after a read that took t, the next optional read waits t/duty
+// (1%), and even a read judging needs waits t/10% (the hard cap).
 #include <sys/types.h>
 
 #include <cstdint>
@@ -24,7 +25,9 @@ namespace mg {
 
 struct MemoryFigures {
   std::uint64_t rss = 0;
-  std::uint64_t pss = 0;  // exact when read this scan, else last PSS + RSS growth since
+  // Exact when read this scan, else last PSS + RSS growth since; 0 and
+  // meaningless until have_detail.
+  std::uint64_t pss = 0;
   std::uint64_t uss = 0;
   bool have_detail = false;  // pss/uss were read at least once
   bool fresh = false;        // pss/uss were read in the latest scan
@@ -70,7 +73,11 @@ class MemorySampler {
     std::uint64_t rss_at_detail = 0;
     TimePoint detail_at{};
     TimePoint next_optional_read{};
+    TimePoint next_forced_read{};
   };
+  // The hard cap, for reads that judging needs: at most this share of a
+  // process's wall time under its mmap lock.
+  static constexpr double kForcedDuty = 0.10;
   void read_detail(const Process& p, Entry& e, ScanErrors& errors);
 
   ProcFs& proc_;

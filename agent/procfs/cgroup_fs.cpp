@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -282,6 +283,25 @@ Expected<std::vector<pid_t>> CgroupFs::procs(const CgroupRef& ref) const {
 // namespace "/" is the agent's own container, so killing it would take the
 // agent and everything beside it. The kernel has no cgroup.kill on the real
 // root anyway.
+Expected<std::vector<pid_t>> CgroupFs::procs_recursive(const CgroupRef& ref) const {
+  auto top = procs(ref);
+  if (!top) return top;
+  std::vector<pid_t> all = std::move(*top);
+  const std::string dir = dir_of(ref);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+    std::string child = ref.path == "/" ? "" : ref.path;
+    child += "/" + std::filesystem::relative(it->path(), dir, ec).string();
+    auto pids = procs({ref.v2, child});
+    // A child cgroup removed while we walk is no member anymore.
+    if (pids) all.insert(all.end(), pids->begin(), pids->end());
+  }
+  return all;
+}
+
 bool CgroupFs::can_kill(const CgroupRef& ref) const {
   if (!ref.v2 || ref.path == "/") return false;
   const std::string dir = dir_of(ref);

@@ -48,6 +48,8 @@ class CgroupFs {
 
   // Member pids (cgroup.procs).
   Expected<std::vector<pid_t>> procs(const CgroupRef& ref) const;
+  // Member pids of the cgroup and of every cgroup below it.
+  Expected<std::vector<pid_t>> procs_recursive(const CgroupRef& ref) const;
   // cgroup.kill exists (v2, kernel >= 5.14).
   bool can_kill(const CgroupRef& ref) const;
   // Writes 1 to cgroup.kill: SIGKILL to every process in it, atomically.

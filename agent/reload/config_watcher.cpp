@@ -20,8 +20,12 @@ std::string content_hash_of_bytes(std::string_view bytes) {
   return config_content_hash(bytes);
 }
 
-ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change, Duration poll)
-    : path_(std::move(path)), on_change_(std::move(on_change)), poll_(poll) {}
+ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change,
+                             std::string loaded_hash, Duration poll)
+    : path_(std::move(path)),
+      on_change_(std::move(on_change)),
+      poll_(poll),
+      last_hash_(std::move(loaded_hash)) {}
 
 ConfigWatcher::~ConfigWatcher() {
   stop();
@@ -50,9 +54,15 @@ void ConfigWatcher::add_watches() {
 }
 
 void ConfigWatcher::start() {
-  last_hash_ = current_hash();
-  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (last_hash_.empty()) last_hash_ = current_hash();
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) {
+    // Without a way to wake the thread it could not be stopped; the explicit
+    // reloads (SIGHUP, /-/reload) still work.
+    log::warn("config file watching disabled: eventfd failed", {{"file", path_}});
+    return;
+  }
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ >= 0) add_watches();
   thread_ = std::thread([this] { run(); });
 }

@@ -16,7 +16,9 @@ namespace mg {
 
 class ConfigWatcher {
  public:
-  ConfigWatcher(std::string path, std::function<void()> on_change,
+  // `loaded_hash` is the hash of the content the agent runs with, so a change
+  // made between loading and start() is not missed.
+  ConfigWatcher(std::string path, std::function<void()> on_change, std::string loaded_hash = {},
                 Duration poll = std::chrono::seconds(2));
   ~ConfigWatcher();
   void start();

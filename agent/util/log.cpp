@@ -157,12 +157,12 @@ std::string render(Format format, Level level, std::string_view msg,
     }
   } else {
     out.append("level=").append(level_name(level)).append(" msg=");
-    append_logfmt_value(out, msg);
+    append_logfmt_value(out, to_valid_utf8(msg));
     for (const auto& f : fields) {
       out.push_back(' ');
       out.append(f.key);
       out.push_back('=');
-      append_logfmt_value(out, f.value);
+      append_logfmt_value(out, to_valid_utf8(f.value));
     }
   }
   return out;

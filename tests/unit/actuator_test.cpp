@@ -297,7 +297,7 @@ TEST_F(ActuatorTest, GoneBeforeSignalIsCountedButLoggedAtInfo) {
     ASSERT_TRUE(wait_idle(a, r.victim));
   }
   std::string out = log.take();
-  EXPECT_EQ(counts.fails(), (std::vector<std::pair<std::string, std::string>>{{"web", "gone"}}));
+  EXPECT_TRUE(counts.fails().empty());  // its exit was the point, not a failure
   EXPECT_NE(out.find("level=info msg=action"), std::string::npos) << out;
   EXPECT_NE(out.find("outcome=\"gone before signal\""), std::string::npos) << out;
 }

@@ -199,3 +199,30 @@ rules:
 
 }  // namespace
 }  // namespace mg
+
+namespace mg {
+namespace {
+
+TEST_F(CheckLoopTest, PercentLimitOnACgroupWithoutALimitIsAConfigError) {
+  testutil::FakeProcess p;
+  p.cgroup = "0::/unlimited\n";
+  add(p);
+  cgroups.add({"unlimited/memory.max", "max\n"});
+  auto loaded = load_config_string(R"(
+rules:
+  - name: half
+    match: { name: '^worker$' }
+    limit: '50%'
+)",
+                                   "test.yaml");
+  ASSERT_TRUE(loaded.config);
+  CheckLoop loop({"test.yaml", proc.root(), cgroups.root(), false, false}, metrics, sender, clock);
+  auto errors = loop.start_with(std::move(*loaded.config), loaded.content_hash);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].to_string().rfind("test.yaml:5:12: rules[0].limit: a limit in %", 0), 0u)
+      << errors[0].to_string();
+  EXPECT_NE(errors[0].reason.find("/unlimited"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mg

@@ -26,7 +26,7 @@ TEST(ConfigWatcher, AContentChangeTriggersAndATouchDoesNot) {
   FixtureTree t({{"mg.yaml", "interval: 1s\n"}});
   std::atomic<int> changes{0};
   ConfigWatcher w(
-      t.root() + "/mg.yaml", [&] { ++changes; }, std::chrono::milliseconds(200));
+      t.root() + "/mg.yaml", [&] { ++changes; }, "", std::chrono::milliseconds(200));
   w.start();
   // Same bytes written again: no reload.
   std::ofstream(t.root() + "/mg.yaml") << "interval: 1s\n";
@@ -48,7 +48,7 @@ TEST(ConfigWatcher, SeesAConfigMapStyleSymlinkSwap) {
   fs::create_symlink("..data/mg.yaml", r + "/mg.yaml");
   std::atomic<int> changes{0};
   ConfigWatcher w(
-      t.root() + "/mg.yaml", [&] { ++changes; }, std::chrono::seconds(30));
+      t.root() + "/mg.yaml", [&] { ++changes; }, "", std::chrono::seconds(30));
   w.start();
   fs::create_directory(r + "/..2026_02");
   std::ofstream(r + "/..2026_02/mg.yaml") << "interval: 5s\n";

@@ -131,7 +131,7 @@ TEST(MetricsExport, CountersOfEachRuleStartAtZero) {
   EXPECT_THAT(text, HasSubstr(R"(memoryguard_limit_exceeded_total{rule="web"} 0)"));
   EXPECT_THAT(text, HasSubstr(R"(memoryguard_kills_total{rule="web",signal="SIGTERM"} 0)"));
   EXPECT_THAT(text, HasSubstr(R"(memoryguard_kills_total{rule="web",signal="SIGKILL"} 0)"));
-  for (const char* reason : {"permission", "gone", "error"}) {
+  for (const char* reason : {"permission", "protected", "error", "hook"}) {
     EXPECT_THAT(text, HasSubstr(std::string(R"(memoryguard_kill_failures_total{reason=")") +
                                 reason + R"(",rule="web"} 0)"));
   }

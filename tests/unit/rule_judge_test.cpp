@@ -253,3 +253,30 @@ TEST_F(RuleJudgeTest, DescribeNamesTheAction) {
 
 }  // namespace
 }  // namespace mg
+
+namespace mg {
+namespace {
+
+TEST(RuleJudgeTargets, OneActionPerProcessGroupAndPerCgroup) {
+  ManualClock clock;
+  RuleJudge judge(clock);
+  RuleSpec rule;
+  rule.name = "r";
+  rule.limit.bytes = 10 * kMi;
+  rule.action.target = Target::kProcessGroup;
+  auto a = cand(1, 50 * kMi, 10 * kMi);
+  auto b = cand(2, 40 * kMi, 10 * kMi);
+  auto c = cand(3, 30 * kMi, 10 * kMi);
+  a.pgrp = b.pgrp = 7;
+  c.pgrp = 8;
+  std::vector<Candidate> all{a, b, c};
+  // 1 and 2 share group 7: one action reaches both.
+  EXPECT_EQ(victims(judge.judge(rule, all)), (std::vector<pid_t>{1, 3}));
+  // Group 7 is not hit again through its other member while backing off.
+  clock.advance(std::chrono::seconds(1));
+  std::vector<Candidate> again{b};
+  EXPECT_TRUE(judge.judge(rule, again).actions.empty());
+}
+
+}  // namespace
+}  // namespace mg
