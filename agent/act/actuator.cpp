@@ -26,47 +26,20 @@ void log_action(const ActionRequest& r, const ActionResult& res) {
   // A process that vanished before the signal is no fault of the agent.
   const log::Level level =
       res.failed && res.failure_reason != "gone" ? log::Level::kWarn : log::Level::kInfo;
-  const std::string signal = signal_text(r.spec);
-  switch (r.spec.target) {
-    case Target::kProcess:
-      log::write(level, "action",
-                 {{"rule", r.rule},
-                  {"pid", r.victim.pid},
-                  {"name", r.name},
-                  {"bytes", r.bytes},
-                  {"limit", r.limit},
-                  {"signal", signal},
-                  {"target", to_string(r.spec.target)},
-                  {"dry_run", r.dry_run},
-                  {"outcome", res.outcome}});
-      break;
-    case Target::kProcessGroup:
-      log::write(level, "action",
-                 {{"rule", r.rule},
-                  {"pid", r.victim.pid},
-                  {"name", r.name},
-                  {"bytes", r.bytes},
-                  {"limit", r.limit},
-                  {"signal", signal},
-                  {"target", to_string(r.spec.target)},
-                  {"pgrp", r.pgrp},
-                  {"dry_run", r.dry_run},
-                  {"outcome", res.outcome}});
-      break;
-    case Target::kCgroup:
-      log::write(level, "action",
-                 {{"rule", r.rule},
-                  {"pid", r.victim.pid},
-                  {"name", r.name},
-                  {"bytes", r.bytes},
-                  {"limit", r.limit},
-                  {"signal", signal},
-                  {"target", to_string(r.spec.target)},
-                  {"cgroup", r.cgroup ? r.cgroup->path : std::string()},
-                  {"dry_run", r.dry_run},
-                  {"outcome", res.outcome}});
-      break;
-  }
+  std::vector<log::Field> fields{{"rule", r.rule},
+                                 {"pid", r.victim.pid},
+                                 {"name", r.name},
+                                 {"bytes", r.bytes},
+                                 {"limit", r.limit},
+                                 {"signal", signal_text(r.spec)},
+                                 {"target", to_string(r.spec.target)}};
+  // Name what a group or cgroup action reached; never a command line.
+  if (r.spec.target == Target::kProcessGroup) fields.emplace_back("pgrp", r.pgrp);
+  if (r.spec.target == Target::kCgroup)
+    fields.emplace_back("cgroup", r.cgroup ? r.cgroup->path : std::string());
+  fields.emplace_back("dry_run", r.dry_run);
+  fields.emplace_back("outcome", res.outcome);
+  log::write(level, "action", fields);
 }
 
 }  // namespace

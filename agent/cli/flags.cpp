@@ -3,17 +3,12 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "util/version.h"
+
 namespace mg {
 
 std::string version_string() {
-#ifndef MEMORYGUARD_VERSION
-#define MEMORYGUARD_VERSION "dev"
-#endif
-#ifndef MEMORYGUARD_REVISION
-#define MEMORYGUARD_REVISION "unknown"
-#endif
-  return std::string("memoryguard, version ") + MEMORYGUARD_VERSION +
-         " (revision: " + MEMORYGUARD_REVISION + ")";
+  return std::string("memoryguard, version ") + kVersion + " (revision: " + kRevision + ")";
 }
 
 ParsedFlags parse_flags(int argc, char** argv) {

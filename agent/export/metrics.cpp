@@ -15,13 +15,7 @@
 
 #include "export/self_metrics.h"
 #include "util/utf8.h"
-
-#ifndef MEMORYGUARD_VERSION
-#define MEMORYGUARD_VERSION "dev"
-#endif
-#ifndef MEMORYGUARD_REVISION
-#define MEMORYGUARD_REVISION "unknown"
-#endif
+#include "util/version.h"
 
 namespace mg {
 namespace {
@@ -189,7 +183,7 @@ struct Metrics::Impl {
         .Name("memoryguard_build_info")
         .Help("Version and revision memoryguard was built from; always 1.")
         .Register(*registry)
-        .Add({{"version", MEMORYGUARD_VERSION}, {"revision", MEMORYGUARD_REVISION}})
+        .Add({{"version", kVersion}, {"revision", kRevision}})
         .Set(1);
     for (const char* reason : kScanErrorReasons) scan_errors.Add({{"reason", reason}});
   }

@@ -27,19 +27,8 @@ const char* level_name(Level l) {
   return "info";
 }
 
-void append_logfmt_value(std::string& out, std::string_view v) {
-  bool quote = v.empty();
-  for (unsigned char c : v) {
-    if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c >= 0x7f) {
-      quote = true;
-      break;
-    }
-  }
-  if (!quote) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
+// The escapes logfmt and JSON share; control bytes differ in spelling.
+void append_escaped(std::string& out, std::string_view v, const char* control_format) {
   for (unsigned char c : v) {
     switch (c) {
       case '"':
@@ -57,42 +46,35 @@ void append_logfmt_value(std::string& out, std::string_view v) {
       default:
         if (c < ' ' || c == 0x7f) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          std::snprintf(buf, sizeof buf, control_format, c);
           out.append(buf);
         } else {
           out.push_back(static_cast<char>(c));
         }
     }
   }
+}
+
+void append_logfmt_value(std::string& out, std::string_view v) {
+  bool quote = v.empty();
+  for (unsigned char c : v) {
+    if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7f) {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    out.append(v);
+    return;
+  }
+  out.push_back('"');
+  append_escaped(out, v, "\\x%02x");
   out.push_back('"');
 }
 
 void append_json_string(std::string& out, std::string_view v) {
   out.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < ' ') {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out.append(buf);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
+  append_escaped(out, v, "\\u%04x");
   out.push_back('"');
 }
 
@@ -143,7 +125,7 @@ bool enabled(Level level) {
 }
 
 std::string render(Format format, Level level, std::string_view msg,
-                   std::initializer_list<Field> fields) {
+                   std::span<const Field> fields) {
   std::string out;
   out.reserve(128);
   if (format == Format::kJson) {
@@ -170,8 +152,12 @@ std::string render(Format format, Level level, std::string_view msg,
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
-  std::string line = render(g_format.load(), level, msg, fields);
-  spdlog::info("{}", line);
+  spdlog::info("{}", render(g_format.load(), level, msg, {fields.begin(), fields.size()}));
+}
+
+void write(Level level, std::string_view msg, const std::vector<Field>& fields) {
+  if (!enabled(level)) return;
+  spdlog::info("{}", render(g_format.load(), level, msg, fields));
 }
 
 }  // namespace mg::log

@@ -5,9 +5,11 @@
 // -> ts=2026-11-28T11:19:39.123Z level=info msg=action rule=web pid=12 outcome="exited after 120ms"
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace mg::log {
 
@@ -33,6 +35,8 @@ struct Field {
 };
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields);
+// For events whose fields depend on the case (built up in a vector).
+void write(Level level, std::string_view msg, const std::vector<Field>& fields);
 inline void debug(std::string_view m, std::initializer_list<Field> f = {}) {
   if (enabled(Level::kDebug)) write(Level::kDebug, m, f);
 }
@@ -47,7 +51,6 @@ inline void error(std::string_view m, std::initializer_list<Field> f = {}) {
 }
 
 // Exposed for tests: how one event renders.
-std::string render(Format format, Level level, std::string_view msg,
-                   std::initializer_list<Field> fields);
+std::string render(Format format, Level level, std::string_view msg, std::span<const Field> fields);
 
 }  // namespace mg::log

@@ -94,7 +94,10 @@ TEST_F(KillTest, SignalThatIsIgnoredEscalatesToSigkillAfterKillAfter) {
       3s);
   EXPECT_EQ(s.value("memoryguard_kills_total", {{"rule", "stubborn"}, {"signal", "SIGTERM"}}), 1.0);
   EXPECT_EQ(s.value("memoryguard_kills_total", {{"rule", "stubborn"}, {"signal", "SIGKILL"}}), 1.0);
-  EXPECT_NE(agent.log().find("escalated to SIGKILL"), std::string::npos);
+  // The line is written once the exit is seen, a moment after the counter.
+  EXPECT_TRUE(
+      wait_until([&] { return agent.log().find("escalated to SIGKILL") != std::string::npos; }, 3s))
+      << "the escalation was not logged";
 
   const auto exit = agent.stop();
   ASSERT_TRUE(exit);
