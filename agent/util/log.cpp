@@ -11,6 +11,11 @@ namespace mg::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
+
+// spdlog builds its registry on first use. Make that happen while the program
+// is still single-threaded, not in a race between two actuator threads that
+// log their first lines at once.
+[[maybe_unused]] const bool g_registry_ready = (spdlog::default_logger_raw() != nullptr);
 std::atomic<Format> g_format{Format::kLogfmt};
 
 const char* level_name(Level l) {
