@@ -3,14 +3,14 @@
 # packages only. Idempotent: a second run installs nothing new. The Dockerfile
 # runs this same script so the image and a developer machine cannot drift.
 #   install-deps.sh          build + runtime dependencies
-#   install-deps.sh --test   also what the test suite drives (Prometheus, curl, util-linux)
+#   install-deps.sh --test   also what the test suite drives (promtool, unshare)
 set -eu
 
-packages="build-essential cmake make pkg-config
+packages="build-essential cmake make pkg-config git curl
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus curl util-linux procps python3"
+  packages="$packages prometheus util-linux procps"
 fi
 
 missing=""
