@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs everything memoryguard needs to build, run and test, from Debian 12
-# packages only. Idempotent: a second run installs nothing new. The Dockerfile
-# runs this same script so the image and a developer machine cannot drift.
+# packages only. Idempotent: a second run installs nothing new. It is the one
+# list of packages, for developers, CI and image builds alike, so they cannot
+# drift apart.
 #   install-deps.sh          build + runtime dependencies
 #   install-deps.sh --test   also what the test suite drives (promtool, unshare)
 set -eu
