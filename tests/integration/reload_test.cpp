@@ -150,7 +150,9 @@ TEST_F(ReloadTest, BadConfigIsRejectedAndTheOldOneKeepsKilling) {
   EXPECT_TRUE(std::regex_search(agent.log(), std::regex(regex_escape(file) + R"(:\d+:\d+:)")))
       << "the error does not name file:line:col";
 
-  Helper& h = hog(40);
+  // Starts under the old limit and grows past it, so it is surely ready
+  // (and matched) before the agent can act on it.
+  Helper& h = hog(10, {"--grow-mib=10", "--every-ms=100", "--max-mib=40"});
   const auto info = h.proc.wait_reaped(5s);
   ASSERT_TRUE(info) << "the old limit (20Mi) is no longer enforced";
   EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
