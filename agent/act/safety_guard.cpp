@@ -59,25 +59,9 @@ bool SafetyGuard::is_protected_now(pid_t pid) {
   p.id = {pid, stat->start_time};
   p.stat = *stat;
   AttributeNeeds needs;
-  for (const MatchSpec& m : config_->protect) {
-    needs.cmdline |= m.needs_cmdline();
-    needs.exe |= m.needs_exe();
-    needs.user |= m.needs_user();
-    needs.cgroups |= m.needs_cgroup();
-  }
-  p.attrs.valid = true;
-  if (needs.cmdline) {
-    if (auto v = fresh_proc_.read_cmdline(pid)) p.attrs.cmdline = *v;
-  }
-  if (needs.exe) {
-    if (auto v = fresh_proc_.read_exe(pid)) p.attrs.exe = *v;
-  }
-  if (needs.user) {
-    if (auto v = fresh_proc_.read_ids(pid)) p.attrs.uid = v->effective_uid;
-  }
-  if (needs.cgroups) {
-    if (auto v = fresh_proc_.read_cgroups(pid)) p.attrs.cgroups = *v;
-  }
+  for (const MatchSpec& m : config_->protect) needs |= needs_of(m);
+  ScanErrors ignored;  // unreadable means protected below, nothing to count
+  p.attrs = read_attributes(fresh_proc_, cgroups_, pid, needs, TimePoint{}, ignored);
   PidFiles pid_files;
   pid_files.refresh(fresh_proc_, *config_);
   for (const MatchSpec& m : config_->protect) {

@@ -57,55 +57,54 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
     p.seen_in_scan = scan_;
     if (p.stat.is_kernel_thread()) continue;
     if (!p.attrs.valid || now - p.attrs.read_at >= attribute_ttl) {
-      read_attributes(p, now, needs, errors);
+      p.attrs = read_attributes(proc_, cgroups_, p.id.pid, needs, now, errors);
     } else {
       // Rules may have started to need an attribute since the last read.
       if ((needs.cmdline && !p.attrs.cmdline) || (needs.exe && !p.attrs.exe) ||
           (needs.user && !p.attrs.uid) || (needs.cgroups && !p.attrs.cgroups)) {
-        read_attributes(p, now, needs, errors);
+        p.attrs = read_attributes(proc_, cgroups_, p.id.pid, needs, now, errors);
       }
     }
   }
   std::erase_if(processes_, [this](const auto& kv) { return kv.second.seen_in_scan != scan_; });
 }
 
-void ProcessTable::read_attributes(Process& p, TimePoint now, const AttributeNeeds& needs,
-                                   ScanErrors& errors) {
+ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+                                  const AttributeNeeds& needs, TimePoint now, ScanErrors& errors) {
   ProcessAttributes a;
   a.read_at = now;
   a.valid = true;
-  const pid_t pid = p.id.pid;
   if (needs.cmdline) {
-    auto v = proc_.read_cmdline(pid);
+    auto v = proc.read_cmdline(pid);
     if (v)
       a.cmdline = std::move(*v);
     else
       errors.count(v.error());
   }
   if (needs.exe) {
-    auto v = proc_.read_exe(pid);
-    if (v) a.exe = std::move(*v);
-    // Another user's exe link needs CAP_SYS_PTRACE; counted, matched as absent.
+    auto v = proc.read_exe(pid);
+    if (v)
+      a.exe = std::move(*v);
     else if (v.error() != ReadError::kVanished)
       errors.count(v.error());
   }
   if (needs.user) {
-    auto v = proc_.read_ids(pid);
+    auto v = proc.read_ids(pid);
     if (v)
       a.uid = v->effective_uid;
     else
       errors.count(v.error());
   }
   if (needs.cgroups) {
-    auto v = proc_.read_cgroups(pid);
+    auto v = proc.read_cgroups(pid);
     if (v) {
-      a.primary_cgroup = cgroups_.primary(*v);
+      a.primary_cgroup = cgroups.primary(*v);
       a.cgroups = std::move(*v);
     } else {
       errors.count(v.error());
     }
   }
-  p.attrs = std::move(a);
+  return a;
 }
 
 }  // namespace mg

@@ -25,6 +25,13 @@ struct AttributeNeeds {
   bool exe = false;
   bool user = false;
   bool cgroups = false;
+  AttributeNeeds& operator|=(const AttributeNeeds& o) {
+    cmdline |= o.cmdline;
+    exe |= o.exe;
+    user |= o.user;
+    cgroups |= o.cgroups;
+    return *this;
+  }
 };
 
 struct ProcessAttributes {
@@ -44,6 +51,13 @@ struct Process {
   std::uint64_t seen_in_scan = 0;
   std::uint64_t first_seen_scan = 0;
 };
+
+struct ScanErrors;
+
+// Reads what `needs` asks for of one process. Another user's exe link needs
+// CAP_SYS_PTRACE: that failure is counted and the attribute left absent.
+ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+                                  const AttributeNeeds& needs, TimePoint now, ScanErrors& errors);
 
 struct ScanErrors {
   std::uint64_t vanished = 0;
@@ -65,8 +79,6 @@ class ProcessTable {
   std::uint64_t scan_number() const { return scan_; }
 
  private:
-  void read_attributes(Process& p, TimePoint now, const AttributeNeeds& needs, ScanErrors& errors);
-
   ProcFs& proc_;
   const CgroupFs& cgroups_;
   std::unordered_map<pid_t, Process> processes_;

@@ -274,7 +274,6 @@ CheckReport CheckLoop::check(bool collect_rows) {
       ++it;
   }
   // Which exact figures judging needs (see MemorySampler).
-  std::unordered_map<pid_t, std::uint64_t> limit_of;  // per rule, reused
   for (auto& rs : rules_) {
     if (rs->spec.measure == Measure::kRss) continue;
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>
@@ -291,9 +290,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
         d->second.threshold = std::min(d->second.threshold, limit);
         continue;
       }
-      std::string key = rs->spec.scope == Scope::kGroup
-                            ? "g"
-                            : (p.attrs.primary_cgroup ? p.attrs.primary_cgroup->path : "");
+      const std::string key = group_key(rs->spec.scope, p.attrs.primary_cgroup);
       auto& [rss, est] = group_rss_est[key];
       rss += f.rss;
       est += f.value(rs->spec.measure);
@@ -305,9 +302,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
       auto d = demand.find(pid);
       if (d == demand.end()) continue;
       const Process& p = *table_.find(pid);
-      std::string key = rs->spec.scope == Scope::kGroup
-                            ? "g"
-                            : (p.attrs.primary_cgroup ? p.attrs.primary_cgroup->path : "");
+      const std::string key = group_key(rs->spec.scope, p.attrs.primary_cgroup);
       auto gl = group_limit.find(key);
       if (gl == group_limit.end()) continue;
       const auto& [rss, est] = group_rss_est[key];

@@ -45,6 +45,12 @@ bool RuleJudge::cooling_down(const RuleSpec& rule, TimePoint now) const {
          now - *last_action_ < rule.action.cooldown;
 }
 
+std::string group_key(Scope scope, const std::optional<CgroupRef>& cgroup) {
+  if (scope == Scope::kGroup) return "g";
+  if (!cgroup) return {};
+  return (cgroup->v2 ? "c2:" : "c1:") + cgroup->path;
+}
+
 std::string target_key(const RuleSpec& rule, const Candidate& c) {
   switch (rule.action.target) {
     case Target::kProcessGroup:
@@ -144,13 +150,11 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
   // Partition: one group for scope: group, one per distinct cgroup otherwise.
   std::map<std::string, std::vector<Candidate*>> groups;
   for (Candidate& c : cands) {
-    if (rule.scope == Scope::kGroup) {
-      groups["g"].push_back(&c);
-    } else if (c.cgroup) {
-      groups[(c.cgroup->v2 ? "c2:" : "c1:") + c.cgroup->path].push_back(&c);
-    } else {
+    const std::string key = group_key(rule.scope, c.cgroup);
+    if (!key.empty())
+      groups[key].push_back(&c);
+    else
       out.verdicts.push_back({c.id, VerdictKind::kNoLimit, c.bytes, c.limit});
-    }
   }
   for (auto& [key, members] : groups) {
     std::uint64_t sum = 0;

@@ -87,6 +87,10 @@ class RuleJudge {
   std::map<std::string, TimePoint> acted_on_;
 };
 
+// Which group a process is summed in: one for scope: group, one per cgroup
+// for scope: cgroup; empty when it has no cgroup to be grouped by.
+std::string group_key(Scope scope, const std::optional<CgroupRef>& cgroup);
+
 // What an action on `c` reaches under `rule`'s target.
 std::string target_key(const RuleSpec& rule, const Candidate& c);
 

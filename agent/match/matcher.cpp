@@ -85,21 +85,19 @@ bool matches(const MatchSpec& spec, const Process& p, const PidFiles& pid_files)
   return matches_keys(spec, p, pid_files) && !excluded(spec, p, pid_files);
 }
 
+AttributeNeeds needs_of(const MatchSpec& spec) {
+  return {spec.needs_cmdline(), spec.needs_exe(), spec.needs_user(), spec.needs_cgroup()};
+}
+
 AttributeNeeds needs_of(const Config& config) {
   AttributeNeeds n;
-  auto add = [&](const MatchSpec& m) {
-    n.cmdline |= m.needs_cmdline();
-    n.exe |= m.needs_exe();
-    n.user |= m.needs_user();
-    n.cgroups |= m.needs_cgroup();
-  };
   for (const auto& r : config.rules) {
-    add(r.match);
+    n |= needs_of(r.match);
     // Grouping and acting by cgroup, and % limits, need the cgroup too.
     if (r.scope == Scope::kCgroup || r.action.target == Target::kCgroup || r.limit.is_percent())
       n.cgroups = true;
   }
-  for (const auto& p : config.protect) add(p);
+  for (const auto& p : config.protect) n |= needs_of(p);
   return n;
 }
 

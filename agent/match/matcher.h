@@ -32,6 +32,7 @@ bool matches_keys(const MatchSpec& spec, const Process& p, const PidFiles& pid_f
 bool excluded(const MatchSpec& spec, const Process& p, const PidFiles& pid_files);
 bool matches(const MatchSpec& spec, const Process& p, const PidFiles& pid_files);
 
+AttributeNeeds needs_of(const MatchSpec& spec);
 AttributeNeeds needs_of(const Config& config);
 
 // Selects the processes of one rule in one scan, with `children` expansion.

@@ -16,10 +16,6 @@
 
 namespace mg {
 
-std::string content_hash_of_bytes(std::string_view bytes) {
-  return config_content_hash(bytes);
-}
-
 ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change,
                              std::string loaded_hash, Duration poll)
     : path_(std::move(path)),
@@ -36,7 +32,8 @@ std::string ConfigWatcher::current_hash() const {
   if (!in) return {};
   std::ostringstream ss;
   ss << in.rdbuf();
-  return content_hash_of_bytes(ss.str());
+  // The loader's hash, so both agree on what "the same content" means.
+  return config_content_hash(ss.str());
 }
 
 void ConfigWatcher::add_watches() {

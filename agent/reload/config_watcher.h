@@ -38,7 +38,4 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
-// The loader's content hash, so both agree on what "the same content" means.
-std::string content_hash_of_bytes(std::string_view bytes);
-
 }  // namespace mg

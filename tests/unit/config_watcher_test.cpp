@@ -58,10 +58,5 @@ TEST(ConfigWatcher, SeesAConfigMapStyleSymlinkSwap) {
   EXPECT_TRUE(wait_for(changes, 1));
 }
 
-TEST(ConfigWatcher, HashIsOfContent) {
-  EXPECT_EQ(content_hash_of_bytes("a"), content_hash_of_bytes("a"));
-  EXPECT_NE(content_hash_of_bytes("a"), content_hash_of_bytes("b"));
-}
-
 }  // namespace
 }  // namespace mg
