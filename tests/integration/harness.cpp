@@ -213,9 +213,53 @@ void Proc::kill_and_wait() {
 
 // ---- spawning ----------------------------------------------------------------
 
+namespace {
+
+// A program run as another user must be reachable by that user, but the
+// build tree may sit in a 0700 directory (mktemp -d, a CI workspace). Such
+// runs use a copy in a world-readable directory, removed at exit.
+class StagedPrograms {
+ public:
+  ~StagedPrograms() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  std::string copy_of(const std::string& path) {
+    std::lock_guard lock(mu_);
+    namespace fs = std::filesystem;
+    if (dir_.empty()) {
+      std::string tmpl = "/tmp/mgt-bin-XXXXXX";
+      if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+      dir_ = tmpl;
+      fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+    }
+    const std::string copy = dir_ + "/" + fs::path(path).filename().string();
+    if (!fs::exists(copy)) {
+      fs::copy_file(path, copy);
+      fs::permissions(copy, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+    }
+    return copy;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string dir_;
+};
+
+StagedPrograms& staged_programs() {
+  static StagedPrograms staged;
+  return staged;
+}
+
+}  // namespace
+
 Spawned spawn(const SpawnOptions& options) {
+  std::vector<std::string> args = options.argv;
+  if (options.uid && !args.empty()) args[0] = staged_programs().copy_of(args[0]);
   std::vector<char*> argv;
-  for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
   const int in =
