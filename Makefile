@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CONFIG ?= config/memoryguard.yaml
 
-.PHONY: all build run test unit integration asan tsan format clean
+.PHONY: all build run test soak unit integration asan tsan format clean
 
 all: build
 
@@ -17,7 +17,10 @@ run: build
 	$(BUILD)/memoryguard --config.file=$(CONFIG)
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure
+	ctest --test-dir $(BUILD) --output-on-failure -LE soak
+
+soak: build
+	ctest --test-dir $(BUILD) --output-on-failure -L soak
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure -L unit
@@ -30,12 +33,12 @@ asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=address,undefined
 	cmake --build build-asan -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --test-dir build-asan --output-on-failure
+	  ctest --test-dir build-asan --output-on-failure -LE soak
 
 tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=thread
 	cmake --build build-tsan -j$(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -LE soak
 
 format:
 	clang-format -i $$(git ls-files 'agent/*.cpp' 'agent/*.h' 'tests/*.cpp' 'tests/*.h')
