@@ -4,22 +4,43 @@
 # list of packages, for developers, CI and image builds alike, so they cannot
 # drift apart.
 #   install-deps.sh          build + runtime dependencies
-#   install-deps.sh --test   also what the test suite drives (promtool, unshare)
+#   install-deps.sh --test   also what the test suite drives (promtool, unshare,
+#                            systemd-analyze, and the npm packages pinned by
+#                            tests/deploy/kubernetes/package-lock.json)
 set -eu
+cd "$(dirname "$0")/.."
 
 packages="build-essential cmake make pkg-config git curl
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus util-linux procps"
+  packages="$packages prometheus util-linux procps systemd nodejs npm"
 fi
 
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+
+# Node.js and npm may come with the machine rather than from Debian; either will do.
+if command -v npm >/dev/null 2>&1; then
+  missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ' | sed 's/^ *//;s/ *$//')
+  [ -z "$missing" ] || missing=" $missing"
+fi
+
+install_npm_packages() {
+  [ "${1:-}" = "--test" ] || return 0
+  # The Kubernetes schemas the manifests are validated against, at the
+  # versions in the lockfile.
+  if [ ! -d tests/deploy/kubernetes/node_modules ]; then
+    echo "install-deps: npm ci in tests/deploy/kubernetes"
+    npm ci --prefix tests/deploy/kubernetes --no-audit --no-fund --loglevel=error
+  fi
+}
+
 if [ -z "$missing" ]; then
   echo "install-deps: all packages present"
+  install_npm_packages "${1:-}"
   exit 0
 fi
 
@@ -30,3 +51,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+install_npm_packages "${1:-}"

@@ -1,0 +1,55 @@
+// Proves validate.mjs can fail: each mutation breaks one promise of the
+// manifests in a scratch copy, and the validator must reject it by name.
+//
+//   node validator_selftest.mjs <deploy/kubernetes dir> <memoryguard binary>
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const [manifestDir, memoryguard] = process.argv.slice(2);
+const validator = path.join(path.dirname(fileURLToPath(import.meta.url)), "validate.mjs");
+
+const mutations = [
+  ["sidecar/deployment.yaml", "shareProcessNamespace: true", "shareProcessNamespace: false", "shareProcessNamespace"],
+  ["sidecar/deployment.yaml", "add: [KILL, SYS_PTRACE]", "add: [KILL, SYS_ADMIN]", "exactly KILL and SYS_PTRACE"],
+  ["sidecar/deployment.yaml", "replicas: 1", "replicas: one", "schema"],
+  ["sidecar/deployment.yaml", "mountPath: /etc/memoryguard\n", "mountPath: /etc/memoryguard\n              subPath: memoryguard.yaml\n", "subPath"],
+  ["sidecar/configmap.yaml", "limit: 200Mi", "limit: 0", "--check-config"],
+  ["daemonset/daemonset.yaml", "hostPID: true", "hostPID: false", "hostPID"],
+  ["daemonset/daemonset.yaml", "path: /proc\n", "path: /var/proc\n", "host's /proc"],
+  ["podmonitor.yaml", "- port: metrics", "- port: http", "scrapes port"],
+  ["podmonitor.yaml", "interval: 15s", "interval: fifteen", "must match pattern"],
+  ["podmonitor.yaml", 'memoryguard.io/scrape: "true"', 'memoryguard.io/scrape: "yes"', "does not select"],
+  ["kustomization.yaml", "  - podmonitor.yaml\n", "", "not listed"],
+];
+
+let failures = 0;
+for (const [file, from, to, expected] of mutations) {
+  const scratch = mkdtempSync(path.join(tmpdir(), "mg-k8s-selftest-"));
+  try {
+    cpSync(manifestDir, scratch, { recursive: true });
+    const target = path.join(scratch, file);
+    const text = readFileSync(target, "utf8");
+    if (!text.includes(from)) throw new Error(`${file} no longer contains ${JSON.stringify(from)}`);
+    writeFileSync(target, text.replace(from, to));
+    let output = "";
+    let rejected = false;
+    try {
+      execFileSync("node", [validator, scratch, memoryguard], { stdio: "pipe" });
+    } catch (e) {
+      rejected = e.status === 1;
+      output = `${e.stdout}${e.stderr}`;
+    }
+    if (!rejected || !output.includes(expected)) {
+      console.error(`FAIL ${file}: ${from} -> ${to}: expected a rejection mentioning "${expected}"\n${output}`);
+      failures++;
+    } else {
+      console.log(`ok   ${file}: ${from.trim()} -> ${to.trim() || "(removed)"} is rejected`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+process.exit(failures ? 1 : 0);
