@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake make pkg-config git curl
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev"
+  libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus util-linux procps systemd nodejs npm"
+  packages="$packages prometheus util-linux procps systemd yq nodejs npm"
 fi
 
 missing=""
