@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CONFIG ?= config/memoryguard.yaml
 
-.PHONY: all build run test soak unit integration asan tsan format clean
+.PHONY: all build run test soak bench bench-quick unit integration asan tsan format clean
 
 all: build
 
@@ -39,6 +39,12 @@ tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=thread
 	cmake --build build-tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -LE soak
+
+# The benchmark of issue 4: the agent against its floors and peers on a real
+# population, in a private PID namespace. Not part of `make test`.
+bench-quick bench: build
+	cmake --build $(BUILD) --target bench_tools -j$(JOBS)
+	tests/bench/bench.py --build $(BUILD) $(if $(filter bench-quick,$@),--quick)
 
 format:
 	clang-format -i $$(git ls-files 'agent/*.cpp' 'agent/*.h' 'tests/*.cpp' 'tests/*.h')

@@ -7,15 +7,18 @@
 #   install-deps.sh --test   also what the test suite drives (promtool, unshare,
 #                            systemd-analyze, and the npm packages pinned by
 #                            tests/deploy/kubernetes/package-lock.json)
+#   install-deps.sh --bench  also the benchmark's peers and tools (make bench)
 set -eu
 cd "$(dirname "$0")/.."
 
 packages="build-essential cmake make pkg-config git curl
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev"
-if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus util-linux procps systemd yq nodejs npm"
-fi
+case "${1:-}" in
+  --test) packages="$packages prometheus util-linux procps systemd yq nodejs npm" ;;
+  # The peers and tools of tests/bench (make bench).
+  --bench) packages="$packages util-linux procps python3 strace gnuplot-nox prometheus-process-exporter" ;;
+esac
 
 missing=""
 for p in $packages; do
