@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "act/cgroup_kill_guard.h"
 #include "config/units.h"
 #include "procfs/proc_fs.h"
 #include "util/log.h"
@@ -38,15 +39,35 @@ ActionResult failure(const ActionRequest& r, const char* reason, std::string out
   return res;
 }
 
+ActionResult skipped(const ActionRequest& r, const char* reason, std::string outcome) {
+  ActionResult res;
+  res.rule = r.rule;
+  res.skipped = reason;
+  res.outcome = std::move(outcome);
+  return res;
+}
+
+ActionResult exited_before_signal(const ActionRequest& r) {
+  return skipped(r, "exited", "skipped: exited before signal");
+}
+
+ActionResult pid_reused(const ActionRequest& r) {
+  return skipped(r, "pid_reused", "skipped: pid reused");
+}
+
 }  // namespace
 
 // Counts of what the sender said, over the members of one action.
 struct ActionRunner::Tally {
   int gone = 0;
+  int reused = 0;
+  int refused = 0;
   int permission = 0;
   int error = 0;
   void add(SendOutcome o) {
     if (o == SendOutcome::kGone) ++gone;
+    if (o == SendOutcome::kReused) ++reused;
+    if (o == SendOutcome::kRefused) ++refused;
     if (o == SendOutcome::kPermission) ++permission;
     if (o == SendOutcome::kError) ++error;
   }
@@ -59,27 +80,64 @@ struct ActionRunner::Tally {
     } else if (error > 0) {
       res.failed = true;
       res.failure_reason = "error";
-    } else if (none_sent) {
+    } else if (refused > 0) {
       res.failed = true;
-      res.failure_reason = "gone";
+      res.failure_reason = "protected";
+    } else if (none_sent) {
+      res.skipped = reused > 0 ? "pid_reused" : "exited";
     }
   }
   std::string note(bool none_sent) const {
     if (none_sent) {
       if (permission > 0) return "failed: EPERM";
       if (error > 0) return "failed: error";
-      return "gone before signal";
+      if (refused > 0) return "not signalled: protected";
+      return reused > 0 ? "skipped: pid reused" : "skipped: exited before signal";
     }
     if (permission > 0) return "; " + std::to_string(permission) + " failed: EPERM";
     if (error > 0) return "; " + std::to_string(error) + " failed: error";
+    if (refused > 0) return "; " + std::to_string(refused) + " protected spared";
     return "";
   }
 };
 
 bool ActionRunner::may_signal(pid_t pid) const {
-  // Whatever the injected check says, the agent and pid 1 are never signalled.
+  // Whatever the injected check says, the agent, its ancestors and pid 1 are
+  // never signalled (and the sender refuses kernel threads).
   if (pid <= 1 || pid == ::getpid()) return false;
+  if (ctx_.ancestors && ctx_.ancestors->contains(pid)) return false;
   return !(ctx_.is_protected && ctx_.is_protected(pid));
+}
+
+std::optional<ActionResult> ActionRunner::recheck(const ActionRequest& r) const {
+  if (!ctx_.recheck) return std::nullopt;
+  const VictimNow now = ctx_.recheck(r.victim, r.measure);
+  switch (now.state) {
+    case VictimNow::State::kExited:
+      return exited_before_signal(r);
+    case VictimNow::State::kZombie:
+      return skipped(r, "zombie", "skipped: exited before signal (zombie, not yet reaped)");
+    case VictimNow::State::kPidReused:
+      return pid_reused(r);
+    case VictimNow::State::kUnknown:
+    case VictimNow::State::kAlive:
+      break;
+  }
+  // Unreadable now: what was judged stands. The re-check only ever removes
+  // an action, it never adds one.
+  if (!now.bytes || r.limit == 0) return std::nullopt;
+  // A group's sum is re-taken with the victim's fresh figure in place of its
+  // judged one; re-reading every member (smaps_rollup each) is what the
+  // sampler's lock budget is there to avoid, and the next check does it.
+  std::uint64_t figure = *now.bytes;
+  if (r.scope != Scope::kProcess) {
+    figure = r.bytes - std::min(r.bytes, r.victim_bytes) + *now.bytes;
+  }
+  if (figure > r.limit) return std::nullopt;
+  return skipped(r, "below_limit",
+                 std::string("skipped: below limit now (") + to_string(r.measure) +
+                     (r.scope == Scope::kProcess ? " " : " sum ") + format_bytes(figure) +
+                     " <= " + format_bytes(r.limit) + ")");
 }
 
 void ActionRunner::delivered(const ActionRequest& r, int signal, ActionResult& res) const {
@@ -99,6 +157,7 @@ ActionResult ActionRunner::run(const ActionRequest& r) const {
     }
     return res;
   }
+  if (auto skip = recheck(r)) return *skip;
   switch (r.spec.target) {
     case Target::kProcess:
       return run_process(r);
@@ -114,9 +173,7 @@ ActionResult ActionRunner::run_process(const ActionRequest& r) const {
   if (!may_signal(r.victim.pid)) {
     // A check that cannot read the process calls it protected; if it has in
     // fact exited, say so rather than blame protection.
-    if (ctx_.sender.wait_exit(r.victim, Duration::zero())) {
-      return failure(r, "gone", "gone before signal");
-    }
+    if (ctx_.sender.wait_exit(r.victim, Duration::zero())) return exited_before_signal(r);
     return failure(r, "protected", "not signalled: protected");
   }
   return signal_members(r, {r.victim}, 0, [this, &r](const Members& alive, ActionResult& res) {
@@ -131,9 +188,8 @@ ActionResult ActionRunner::run_process_group(const ActionRequest& r) const {
   // The group is the victim's as it is now, and only while the victim is the
   // process that was judged: a reused pgid is never a target.
   auto victim = procfs.read_stat(r.victim.pid);
-  if (!victim || victim->start_time != r.victim.start_time) {
-    return failure(r, "gone", "gone before signal");
-  }
+  if (!victim) return exited_before_signal(r);
+  if (victim->start_time != r.victim.start_time) return pid_reused(r);
   const pid_t pgrp = victim->pgrp;
   if (pgrp <= 0) {
     // Its group leader lives outside our pid namespace; pgrp 0 would name
@@ -156,7 +212,7 @@ ActionResult ActionRunner::run_process_group(const ActionRequest& r) const {
   }
   if (members.empty()) {
     return spared > 0 ? failure(r, "protected", "not signalled: process group protected")
-                      : failure(r, "gone", "gone before signal");
+                      : exited_before_signal(r);
   }
   return signal_members(r, members, spared, [this, &r](const Members& alive, ActionResult& res) {
     return sigkill_each(r, alive, res);
@@ -194,16 +250,24 @@ ActionResult ActionRunner::run_cgroup(const ActionRequest& r) const {
   Members members;
   int spared = 0;
   if (auto ok = enumerate(members, spared); !ok) {
-    return ok.error() == ReadError::kVanished ? failure(r, "gone", "gone before signal")
+    return ok.error() == ReadError::kVanished ? exited_before_signal(r)
                                               : failure(r, "error", "failed: cannot read cgroup");
   }
   if (members.empty()) {
     return spared > 0 ? failure(r, "protected", "not signalled: cgroup protected")
-                      : failure(r, "gone", "gone before signal");
+                      : exited_before_signal(r);
   }
-  // cgroup.kill spares nobody, so it is used only when nobody is protected.
+  // cgroup.kill spares nobody, so it is used only when nobody is protected,
+  // and asked again right before each write.
+  static const std::unordered_set<pid_t> kNoAncestors;
+  const auto& ancestors = ctx_.ancestors ? *ctx_.ancestors : kNoAncestors;
   const bool whole = spared == 0 && ctx_.cgroups.can_kill(ref);
   auto kill_whole = [&](ActionResult& res) {
+    if (auto check = check_cgroup_kill(ctx_.cgroups, procfs, ref, ancestors); !check.safe) {
+      log::info("cgroup.kill not used; signalling members one by one",
+                {{"rule", r.rule}, {"cgroup", ref.path}, {"why", check.why}});
+      return false;
+    }
     if (!ctx_.cgroups.kill(ref)) return false;
     delivered(r, SIGKILL, res);
     return true;

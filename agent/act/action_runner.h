@@ -4,7 +4,9 @@
 // escalation to SIGKILL, for one process, a process group or a cgroup. The
 // Actuator owns threads, bookkeeping and logging; this owns what is done.
 #include <functional>
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "act/action.h"
@@ -22,6 +24,10 @@ class ActionRunner {
     ProtectedCheck is_protected;
     std::function<void(const std::string&, int)> on_signal;  // each signal delivered
     std::function<bool()> abandoned;                         // the agent gave up waiting
+    // Looks at the victim right before the first signal; none: no re-check.
+    VictimRecheck recheck;
+    // Never signalled whatever `is_protected` says, with the agent and pid 1.
+    const std::unordered_set<pid_t>* ancestors = nullptr;
   };
 
   // How long a wait may block before it looks at `abandoned` again.
@@ -37,6 +43,9 @@ class ActionRunner {
   using Members = std::vector<ProcessIdentity>;
 
   bool may_signal(pid_t pid) const;
+  // A result when the action must not go ahead: the victim exited, is a
+  // zombie, lost its pid to another process, or is back under its limit.
+  std::optional<ActionResult> recheck(const ActionRequest& r) const;
   ActionResult run_process(const ActionRequest& r) const;
   ActionResult run_process_group(const ActionRequest& r) const;
   ActionResult run_cgroup(const ActionRequest& r) const;

@@ -4,6 +4,7 @@
 
 #include "act/action_runner.h"
 #include "act/exec_hook.h"
+#include "act/safety_guard.h"
 #include "config/units.h"
 #include "util/log.h"
 
@@ -23,9 +24,8 @@ std::string signal_text(const ActionSpec& spec) {
 // The one line an action gets (SPEC §4). Never a command line: it can hold
 // secrets.
 void log_action(const ActionRequest& r, const ActionResult& res) {
-  // A process that vanished before the signal is no fault of the agent.
-  const log::Level level =
-      res.failed && res.failure_reason != "gone" ? log::Level::kWarn : log::Level::kInfo;
+  // A skipped action (the victim exited, say) is no fault of the agent.
+  const log::Level level = res.failed ? log::Level::kWarn : log::Level::kInfo;
   std::vector<log::Field> fields{{"rule", r.rule},
                                  {"pid", r.victim.pid},
                                  {"name", r.name},
@@ -50,7 +50,10 @@ Actuator::Actuator(SignalSender& sender, const CgroupFs& cgroups, std::string pr
       cgroups_(cgroups),
       procfs_root_(std::move(procfs_root)),
       is_protected_(std::move(is_protected)),
-      hooks_(std::move(hooks)) {}
+      hooks_(std::move(hooks)) {
+  ProcFs proc(procfs_root_);
+  ancestors_ = ancestors_of_self(proc);
+}
 
 Actuator::~Actuator() {
   shutdown(Duration::zero());
@@ -144,9 +147,9 @@ void Actuator::execute(const ActionRequest& r) {
   }
   log_action(r, res);
   // A victim that exited on its own before the signal is the goal reached, not
-  // a failure an alert should page on; it is logged, not counted.
-  if (res.failed && res.failure_reason != "gone" && hooks_.on_failure)
-    hooks_.on_failure(r.rule, res.failure_reason);
+  // a failure an alert should page on: counted apart, as a skip.
+  if (res.failed && hooks_.on_failure) hooks_.on_failure(r.rule, res.failure_reason);
+  if (!res.skipped.empty() && hooks_.on_skip) hooks_.on_skip(r.rule, res.skipped);
   // The hook runs only after a signal went out: it reports a kill.
   const bool hook = !r.dry_run && !r.spec.exec.empty() && res.signals_sent > 0;
   {
@@ -163,7 +166,7 @@ void Actuator::execute(const ActionRequest& r) {
 
 ActionResult Actuator::run(const ActionRequest& r) {
   ActionRunner runner({sender_, cgroups_, procfs_root_, is_protected_, hooks_.on_signal,
-                       [this] { return abandoning(); }});
+                       [this] { return abandoning(); }, hooks_.recheck, &ancestors_});
   return runner.run(r);
 }
 

@@ -12,10 +12,12 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "act/action.h"
 #include "act/signal_sender.h"
+#include "act/victim_probe.h"
 #include "procfs/cgroup_fs.h"
 #include "procfs/proc_fs.h"
 
@@ -26,6 +28,12 @@ struct ActuatorHooks {
   std::function<void(const std::string&, int)> on_signal;
   // Called for every failed action (rule, reason).
   std::function<void(const std::string&, const std::string&)> on_failure;
+  // Called for every action skipped right before its first signal (rule,
+  // one of kSkipReasons).
+  std::function<void(const std::string&, const std::string&)> on_skip;
+  // Looks at the victim right before the first signal (VictimProbe::look);
+  // none: act on what was judged.
+  VictimRecheck recheck;
 };
 
 class Actuator {
@@ -64,6 +72,7 @@ class Actuator {
   std::string procfs_root_;
   ProtectedCheck is_protected_;
   ActuatorHooks hooks_;
+  std::unordered_set<pid_t> ancestors_;  // never signalled, whatever is_protected_ says
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // queued work, or stopping

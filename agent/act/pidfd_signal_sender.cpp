@@ -52,6 +52,7 @@ std::size_t PidfdSignalSender::open_pidfds() const {
 
 PidfdSignalSender::Open PidfdSignalSender::open_checked(const ProcessIdentity& id,
                                                         std::shared_ptr<Fd>& out) {
+  if (id.pid <= 1 || id.pid == ::getpid()) return Open::kRefused;
   int fd = pidfd::open(id.pid);
   if (fd < 0) {
     int err = errno;
@@ -70,7 +71,8 @@ PidfdSignalSender::Open PidfdSignalSender::open_checked(const ProcessIdentity& i
   if (!stat) {
     return stat.error() == ReadError::kVanished ? Open::kGone : Open::kError;
   }
-  if (stat->start_time != id.start_time) return Open::kGone;
+  if (stat->start_time != id.start_time) return Open::kReused;
+  if (stat->is_kernel_thread()) return Open::kRefused;
   out = std::move(holder);
   return Open::kOk;
 }
@@ -115,8 +117,19 @@ SendOutcome PidfdSignalSender::send(const ProcessIdentity& id, int signal) {
       break;
     case Open::kGone:
       return SendOutcome::kGone;
+    case Open::kReused:
+      return SendOutcome::kReused;
+    case Open::kRefused:
+      return SendOutcome::kRefused;
     case Open::kError:
       return SendOutcome::kError;
+  }
+  // The kernel accepts a signal for a zombie and does nothing with it; that
+  // is no kill to count.
+  pollfd exited{fd->fd, POLLIN, 0};
+  if (::poll(&exited, 1, 0) > 0) {
+    forget(id, fd);
+    return SendOutcome::kGone;
   }
   if (pidfd::send_signal(fd->fd, signal) == 0) return SendOutcome::kSent;
   int err = errno;
@@ -138,7 +151,9 @@ std::optional<Duration> PidfdSignalSender::wait_exit(const ProcessIdentity& id, 
     case Open::kOk:
       break;
     case Open::kGone:
+    case Open::kReused:
       return Duration::zero();
+    case Open::kRefused:
     case Open::kError:
       return std::nullopt;
   }

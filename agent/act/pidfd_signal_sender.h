@@ -2,7 +2,8 @@
 // The real SignalSender. A pidfd pins the process, and /proc/PID/stat read
 // after opening it proves the pinned process is the one that was measured
 // (same start time), so a reused pid is never signalled. The exit is awaited
-// by polling the same pidfd.
+// by polling the same pidfd. Whatever it is asked, it never signals pid 1,
+// the agent itself or a kernel thread: the last check before a signal leaves.
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,7 +41,7 @@ class PidfdSignalSender final : public SignalSender {
     std::shared_ptr<Fd> fd;
     TimePoint opened{};
   };
-  enum class Open { kOk, kGone, kError };
+  enum class Open { kOk, kGone, kReused, kRefused, kError };
 
   // A pidfd for id: the one kept since the last send, or a fresh one checked
   // against id.start_time.

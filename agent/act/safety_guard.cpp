@@ -4,17 +4,23 @@
 
 namespace mg {
 
-SafetyGuard::SafetyGuard(const std::string& procfs_root, const CgroupFs& cgroups)
-    : self_(getpid()), cgroups_(cgroups), fresh_proc_(procfs_root) {
-  // Our own ancestors, seen through the same /proc the rules see. In a
-  // private pid namespace the chain ends at its pid 1.
+std::unordered_set<pid_t> ancestors_of_self(ProcFs& proc) {
+  // Seen through the same /proc the rules see. In a private pid namespace
+  // the chain ends at its pid 1; the parent is known even when /proc is not.
+  std::unordered_set<pid_t> ancestors;
   pid_t pid = getppid();
   for (int depth = 0; pid > 0 && depth < 4096; ++depth) {
-    ancestors_.insert(pid);
-    auto st = fresh_proc_.read_stat(pid);
+    ancestors.insert(pid);
+    auto st = proc.read_stat(pid);
     if (!st || st->ppid == pid) break;
     pid = st->ppid;
   }
+  return ancestors;
+}
+
+SafetyGuard::SafetyGuard(const std::string& procfs_root, const CgroupFs& cgroups)
+    : self_(getpid()), cgroups_(cgroups), fresh_proc_(procfs_root) {
+  ancestors_ = ancestors_of_self(fresh_proc_);
 }
 
 void SafetyGuard::set_config(std::shared_ptr<const Config> config) {

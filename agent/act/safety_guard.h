@@ -16,6 +16,10 @@
 
 namespace mg {
 
+// The agent's parent, its parent, and so on up to pid 1 of the agent's pid
+// namespace (or as far as `proc` can follow the chain).
+std::unordered_set<pid_t> ancestors_of_self(ProcFs& proc);
+
 class SafetyGuard {
  public:
   // `procfs_root` is where the agent finds itself and its ancestors.

@@ -8,6 +8,10 @@ const char* to_string(SendOutcome o) {
       return "sent";
     case SendOutcome::kGone:
       return "gone";
+    case SendOutcome::kReused:
+      return "reused";
+    case SendOutcome::kRefused:
+      return "refused";
     case SendOutcome::kPermission:
       return "permission";
     case SendOutcome::kError:

@@ -11,7 +11,9 @@ namespace mg {
 
 enum class SendOutcome {
   kSent,
-  kGone,        // exited, or the pid now belongs to another process: nothing sent
+  kGone,        // exited (reaped, or a zombie): nothing sent
+  kReused,      // the pid now belongs to a process that started later: nothing sent
+  kRefused,     // pid 1, the agent itself or a kernel thread: never signalled
   kPermission,  // EPERM: needs CAP_KILL or the same uid
   kError,
 };
@@ -21,7 +23,8 @@ class SignalSender {
  public:
   virtual ~SignalSender() = default;
   // Opens a pidfd for id.pid, checks that /proc/PID/stat still shows
-  // id.start_time, then signals through the pidfd.
+  // id.start_time, that the process is still running, and that it is none
+  // of those no signal may ever reach, then signals through the pidfd.
   virtual SendOutcome send(const ProcessIdentity& id, int signal) = 0;
   // Waits up to `timeout` for the process to exit. Returns how long it took,
   // or nullopt if it is still alive. With the real sender this polls a pidfd

@@ -23,8 +23,10 @@ namespace {
 // Shown at 0 from the start so that rate() and absent() behave before the
 // first failure; they mirror what the actuator and the scanner report.
 // Every reason the actuator reports, so alerts can use increase() on them
-// from the start. ("gone", a victim that exited on its own, is not a failure.)
+// from the start. (A victim that exited on its own is no failure: a skip.)
 constexpr const char* kKillFailureReasons[] = {"permission", "protected", "error", "hook"};
+// The actuator's reasons to skip an action (act/action.h, kSkipReasons).
+constexpr const char* kActionSkipReasons[] = {"exited", "zombie", "pid_reused", "below_limit"};
 constexpr const char* kScanErrorReasons[] = {"vanished", "permission", "parse", "io"};
 
 // A scan walks /proc and, for a few processes, smaps_rollup: from well under a
@@ -125,6 +127,7 @@ struct Metrics::Impl {
     prometheus::Counter* limit_exceeded = nullptr;
     std::map<std::string, prometheus::Counter*> kills;     // by signal
     std::map<std::string, prometheus::Counter*> failures;  // by reason
+    std::map<std::string, prometheus::Counter*> skips;     // by reason
     prometheus::Gauge* last_kill = nullptr;
   };
 
@@ -142,6 +145,14 @@ struct Metrics::Impl {
       prometheus::BuildCounter()
           .Name("memoryguard_kill_failures_total")
           .Help("Actions that failed, by rule and reason.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& actions_skipped =
+      prometheus::BuildCounter()
+          .Name("memoryguard_actions_skipped_total")
+          .Help(
+              "Actions not carried out, by rule and reason: right before the signal the victim "
+              "had exited, was a zombie, had lost its pid to another process (pid_reused), or "
+              "was back under its limit (below_limit).")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& last_kill =
       prometheus::BuildGauge()
@@ -200,6 +211,9 @@ struct Metrics::Impl {
       for (const char* reason : kKillFailureReasons) {
         s.failures[reason] = &kill_failures.Add({{"rule", rule}, {"reason", reason}});
       }
+      for (const char* reason : kActionSkipReasons) {
+        s.skips[reason] = &actions_skipped.Add({{"rule", rule}, {"reason", reason}});
+      }
     }
     return s;
   }
@@ -227,6 +241,7 @@ struct Metrics::Impl {
     last_kill.Remove(s.last_kill);
     for (auto& [_, c] : s.kills) kills.Remove(c);
     for (auto& [_, c] : s.failures) kill_failures.Remove(c);
+    for (auto& [_, c] : s.skips) actions_skipped.Remove(c);
   }
 };
 
@@ -271,6 +286,17 @@ void Metrics::action_failed(const std::string& rule, const std::string& reason) 
   std::lock_guard lock(impl_->mu);
   auto& s = impl_->series(rule);
   impl_->failure_counter(s, rule, reason).Increment();
+}
+
+void Metrics::action_skipped(const std::string& rule, const std::string& reason) {
+  std::lock_guard lock(impl_->mu);
+  auto& s = impl_->series(rule);
+  auto& slot = s.skips[reason];
+  if (slot == nullptr) {
+    slot = &impl_->actions_skipped.Add(
+        {{"rule", to_valid_utf8(rule)}, {"reason", to_valid_utf8(reason)}});
+  }
+  slot->Increment();
 }
 
 void Metrics::scan_finished(double seconds) {

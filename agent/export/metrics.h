@@ -34,6 +34,10 @@ class Metrics {
   void limit_exceeded(const std::string& rule);
   void signal_sent(const std::string& rule, const std::string& signal, double unix_time);
   void action_failed(const std::string& rule, const std::string& reason);
+  // An action not carried out because, right before the signal, the victim
+  // had exited, was a zombie, had lost its pid to another process, or was
+  // back under its limit (memoryguard_actions_skipped_total).
+  void action_skipped(const std::string& rule, const std::string& reason);
   void scan_finished(double seconds);
   void scan_error(const std::string& reason, double count = 1);
   void config_reloaded(bool success, double unix_time);
@@ -45,6 +49,5 @@ class Metrics {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
 
 }  // namespace mg

@@ -86,6 +86,9 @@ ActionRequest RuleJudge::request(const RuleSpec& rule, const Candidate& c, std::
   r.cgroup = c.cgroup;
   r.bytes = bytes;
   r.limit = limit;
+  r.measure = rule.measure;
+  r.scope = rule.scope;
+  r.victim_bytes = c.bytes;
   r.spec = rule.action;
   r.dry_run = rule.dry_run;
   return r;

@@ -85,16 +85,27 @@ struct Counts {
   std::mutex mu;
   std::vector<std::pair<std::string, int>> signals;
   std::vector<std::pair<std::string, std::string>> failures;
+  std::vector<std::pair<std::string, std::string>> skipped;
 
   ActuatorHooks hooks() {
-    return {[this](const std::string& rule, int sig) {
-              std::lock_guard lock(mu);
-              signals.emplace_back(rule, sig);
-            },
-            [this](const std::string& rule, const std::string& reason) {
-              std::lock_guard lock(mu);
-              failures.emplace_back(rule, reason);
-            }};
+    ActuatorHooks h;
+    h.on_signal = [this](const std::string& rule, int sig) {
+      std::lock_guard lock(mu);
+      signals.emplace_back(rule, sig);
+    };
+    h.on_failure = [this](const std::string& rule, const std::string& reason) {
+      std::lock_guard lock(mu);
+      failures.emplace_back(rule, reason);
+    };
+    h.on_skip = [this](const std::string& rule, const std::string& reason) {
+      std::lock_guard lock(mu);
+      skipped.emplace_back(rule, reason);
+    };
+    return h;
+  }
+  std::vector<std::pair<std::string, std::string>> skips() {
+    std::lock_guard lock(mu);
+    return skipped;
   }
   std::vector<std::pair<std::string, int>> sigs() {
     std::lock_guard lock(mu);
@@ -287,7 +298,7 @@ TEST_F(ActuatorTest, PermissionDeniedIsCountedOnceAndNotRetried) {
   EXPECT_NE(out.find("outcome=\"failed: EPERM\""), std::string::npos) << out;
 }
 
-TEST_F(ActuatorTest, GoneBeforeSignalIsCountedButLoggedAtInfo) {
+TEST_F(ActuatorTest, GoneBeforeSignalIsASkipLoggedAtInfo) {
   sender.script(kVictim, SIGTERM, SendOutcome::kGone);
   LogCapture log;
   {
@@ -298,8 +309,9 @@ TEST_F(ActuatorTest, GoneBeforeSignalIsCountedButLoggedAtInfo) {
   }
   std::string out = log.take();
   EXPECT_TRUE(counts.fails().empty());  // its exit was the point, not a failure
+  EXPECT_EQ(counts.skips(), (std::vector<std::pair<std::string, std::string>>{{"web", "exited"}}));
   EXPECT_NE(out.find("level=info msg=action"), std::string::npos) << out;
-  EXPECT_NE(out.find("outcome=\"gone before signal\""), std::string::npos) << out;
+  EXPECT_NE(out.find("outcome=\"skipped: exited before signal\""), std::string::npos) << out;
 }
 
 TEST_F(ActuatorTest, DryRunSendsNothingAndCountsNothing) {
@@ -421,9 +433,12 @@ TEST_F(ActuatorTest, ProcessGroupSignalsEachUnprotectedMember) {
 
 class ActuatorCgroupTest : public ActuatorTest {
  protected:
+  // The agent (this test) sits in a cgroup of its own, outside /app.
   testutil::FixtureTree proc{{
       {"7001/stat", stat_line(7001, 7001, 21)},
       {"7002/stat", stat_line(7002, 7002, 22)},
+      {std::to_string(::getpid()) + "/cgroup", "0::/agent\n"},
+      {"1/cgroup", "0::/init.scope\n"},
   }};
   testutil::FixtureTree cgroupfs{{
       {"cgroup.controllers", "memory pids\n"},

@@ -76,13 +76,13 @@ TEST(PidfdSignalSenderTest, SigtermKillsAPlainChild) {
   EXPECT_EQ(sender.open_pidfds(), 0u);  // closed once the exit was seen
 }
 
-TEST(PidfdSignalSenderTest, WrongStartTimeIsGoneAndNothingIsSent) {
+TEST(PidfdSignalSenderTest, WrongStartTimeIsReusedAndNothingIsSent) {
   pid_t child = fork_sleeper(false);
   ASSERT_GT(child, 0);
   PidfdSignalSender sender;
   auto id = identity_of(child);
   ProcessIdentity reused{child, id.start_time + 1};
-  EXPECT_EQ(sender.send(reused, SIGKILL), SendOutcome::kGone);
+  EXPECT_EQ(sender.send(reused, SIGKILL), SendOutcome::kReused);
   // A wait on the wrong identity is over at once: that process is gone.
   auto took = sender.wait_exit(reused, 5s);
   ASSERT_TRUE(took.has_value());
@@ -137,14 +137,16 @@ struct Recorded {
   std::vector<int> signals;
   std::vector<std::string> failures;
   ActuatorHooks hooks() {
-    return {[this](const std::string&, int s) {
-              std::lock_guard lock(mu);
-              signals.push_back(s);
-            },
-            [this](const std::string&, const std::string& r) {
-              std::lock_guard lock(mu);
-              failures.push_back(r);
-            }};
+    ActuatorHooks h;
+    h.on_signal = [this](const std::string&, int s) {
+      std::lock_guard lock(mu);
+      signals.push_back(s);
+    };
+    h.on_failure = [this](const std::string&, const std::string& r) {
+      std::lock_guard lock(mu);
+      failures.push_back(r);
+    };
+    return h;
   }
 };
 
