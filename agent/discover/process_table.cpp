@@ -27,15 +27,54 @@ const Process* ProcessTable::find(pid_t pid) const {
   return it == processes_.end() ? nullptr : &it->second;
 }
 
+void ProcessTable::suspect(pid_t pid) {
+  auto it = processes_.find(pid);
+  if (it != processes_.end()) it->second.ino = 0;
+}
+
+namespace {
+
+// Where in [ttl/2, ttl) a process's first refresh falls, from its pid, so
+// the processes found by one scan (all of them, at start) are not all re-read
+// by one later scan.
+Duration first_refresh_after(pid_t pid, Duration ttl) {
+  const std::uint64_t spread = (static_cast<std::uint64_t>(pid) * 2654435761u) % 1024u;
+  return ttl / 2 + ttl / 2 * static_cast<std::int64_t>(spread) / 1024;
+}
+
+}  // namespace
+
 void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration attribute_ttl,
                         ScanErrors& errors) {
   ++scan_;
+  stat_reads_ = 0;
   auto listed = proc_.list_pids(pids_);
   if (!listed) {
     errors.count(listed.error());
     return;
   }
-  for (pid_t pid : pids_) {
+  const bool inodes_mean_identity = proc_.is_procfs();
+  for (const PidEntry& entry : pids_) {
+    const pid_t pid = entry.pid;
+    auto found = processes_.find(pid);
+    bool read_stat = found == processes_.end() || !inodes_mean_identity;
+    if (!read_stat) {
+      const Process& known = found->second;
+      read_stat = known.ino != entry.ino || now >= known.refresh_due ||
+                  now - known.first_seen_at < attribute_ttl;
+    }
+    if (!read_stat) {
+      Process& p = found->second;
+      p.seen_in_scan = scan_;
+      // Rules may have started to need an attribute since the last read.
+      if (!p.stat.is_kernel_thread() &&
+          ((needs.cmdline && !p.attrs.cmdline) || (needs.exe && !p.attrs.exe) ||
+           (needs.user && !p.attrs.uid) || (needs.cgroups && !p.attrs.cgroups))) {
+        refresh_attributes(proc_, cgroups_, p.id.pid, needs, now, errors, p.attrs);
+      }
+      continue;
+    }
+    ++stat_reads_;
     auto stat = proc_.read_stat(pid);
     if (!stat) {
       // A pid listed a moment ago that is gone now is the normal churn of a
@@ -50,19 +89,25 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
       p = Process{};
       p.id = {pid, stat->start_time};
       p.first_seen_scan = scan_;
+      p.first_seen_at = now;
+      p.refresh_due = now + first_refresh_after(pid, attribute_ttl);
     } else if (p.stat.comm != stat->comm) {
       p.attrs.valid = false;  // an exec: cmdline, exe, maybe uid changed with it
     }
+    p.ino = entry.ino;
     p.stat = std::move(*stat);
     p.seen_in_scan = scan_;
+    const bool due = now >= p.refresh_due;
+    if (due) p.refresh_due = now + attribute_ttl;
     if (p.stat.is_kernel_thread()) continue;
-    if (!p.attrs.valid || now - p.attrs.read_at >= attribute_ttl) {
-      p.attrs = read_attributes(proc_, cgroups_, p.id.pid, needs, now, errors);
+    if (!p.attrs.valid || due ||
+        (!inodes_mean_identity && now - p.attrs.read_at >= attribute_ttl)) {
+      refresh_attributes(proc_, cgroups_, p.id.pid, needs, now, errors, p.attrs);
     } else {
       // Rules may have started to need an attribute since the last read.
       if ((needs.cmdline && !p.attrs.cmdline) || (needs.exe && !p.attrs.exe) ||
           (needs.user && !p.attrs.uid) || (needs.cgroups && !p.attrs.cgroups)) {
-        p.attrs = read_attributes(proc_, cgroups_, p.id.pid, needs, now, errors);
+        refresh_attributes(proc_, cgroups_, p.id.pid, needs, now, errors, p.attrs);
       }
     }
   }
@@ -72,22 +117,35 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
 ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
                                   const AttributeNeeds& needs, TimePoint now, ScanErrors& errors) {
   ProcessAttributes a;
+  refresh_attributes(proc, cgroups, pid, needs, now, errors, a);
+  return a;
+}
+
+void refresh_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+                        const AttributeNeeds& needs, TimePoint now, ScanErrors& errors,
+                        ProcessAttributes& a) {
   a.read_at = now;
   a.valid = true;
-  if (needs.cmdline) {
-    auto v = proc.read_cmdline(pid);
-    if (v)
-      a.cmdline = std::move(*v);
-    else
-      errors.count(v.error());
-  }
-  if (needs.exe) {
-    auto v = proc.read_exe(pid);
-    if (v)
-      a.exe = std::move(*v);
-    else if (v.error() != ReadError::kVanished)
-      errors.count(v.error());
-  }
+  // Strings are read into the ones already there, so a periodic refresh
+  // reuses their storage.
+  auto read_into = [&](bool needed, std::optional<std::string>& slot, auto read,
+                       bool count_vanished) {
+    if (!needed) {
+      slot.reset();
+      return;
+    }
+    if (!slot) slot.emplace();
+    auto ok = read(*slot);
+    if (ok) return;
+    slot.reset();
+    if (count_vanished || ok.error() != ReadError::kVanished) errors.count(ok.error());
+  };
+  read_into(
+      needs.cmdline, a.cmdline, [&](std::string& out) { return proc.read_cmdline(pid, out); },
+      true);
+  read_into(
+      needs.exe, a.exe, [&](std::string& out) { return proc.read_exe(pid, out); }, false);
+  a.uid.reset();
   if (needs.user) {
     auto v = proc.read_ids(pid);
     if (v)
@@ -95,6 +153,8 @@ ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t p
     else
       errors.count(v.error());
   }
+  a.cgroups.reset();
+  a.primary_cgroup.reset();
   if (needs.cgroups) {
     auto v = proc.read_cgroups(pid);
     if (v) {
@@ -104,7 +164,6 @@ ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t p
       errors.count(v.error());
     }
   }
-  return a;
 }
 
 }  // namespace mg

@@ -1,10 +1,17 @@
 #pragma once
-// discover: who is running. One scan lists /proc, reads each process's stat
-// (comm, ppid, pgrp, flags, start time) and keeps what else matching needs
-// (cmdline, exe, uid, cgroups) cached per identity, so a steady scan reads one
-// small file per process. The cache never blinds the agent: a changed comm
-// (exec) drops it at once, and every entry is re-read at least every
-// `attribute_ttl` to see a rewritten command line or a cgroup move.
+// discover: who is running. One scan lists /proc and keeps what a process is
+// (stat: comm, ppid, pgrp, flags, start time; and what matching needs:
+// cmdline, exe, uid, cgroups) cached per identity (pid, start time).
+//
+// On a real procfs a steady scan reads no file at all: the listing gives each
+// /proc/PID directory's inode, and a reused pid gets a new one, so a pid with
+// an unchanged inode is the same process. stat is read for a pid that is new
+// or has a new inode (then the start time decides), at every scan while the
+// process is young (a fork is often followed by an exec that gives it its
+// real name), and for every process at least every `attribute_ttl`, together
+// with its attributes, spread over time so no scan pays for all of them. A
+// changed comm drops the attributes at once. (On a fixture tree, where inodes
+// mean nothing, stat is read at every scan.)
 #include <sys/types.h>
 
 #include <optional>
@@ -50,6 +57,9 @@ struct Process {
   ProcessAttributes attrs;
   std::uint64_t seen_in_scan = 0;
   std::uint64_t first_seen_scan = 0;
+  std::uint64_t ino = 0;      // of /proc/PID when stat was last read
+  TimePoint first_seen_at{};  // by this table
+  TimePoint refresh_due{};    // stat and attributes are re-read from then on
 };
 
 struct ScanErrors;
@@ -58,6 +68,10 @@ struct ScanErrors;
 // CAP_SYS_PTRACE: that failure is counted and the attribute left absent.
 ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
                                   const AttributeNeeds& needs, TimePoint now, ScanErrors& errors);
+// The same into `a`, reusing its storage.
+void refresh_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+                        const AttributeNeeds& needs, TimePoint now, ScanErrors& errors,
+                        ProcessAttributes& a);
 
 struct ScanErrors {
   std::uint64_t vanished = 0;
@@ -77,13 +91,20 @@ class ProcessTable {
   const std::unordered_map<pid_t, Process>& processes() const { return processes_; }
   const Process* find(pid_t pid) const;
   std::uint64_t scan_number() const { return scan_; }
+  // Something else saw this pid's process gone (a cached read failed with
+  // ESRCH) while /proc still lists the pid: re-read its stat at the next scan
+  // whatever its inode says.
+  void suspect(pid_t pid);
+  // stat files read by the latest scan, for tests and benchmarks.
+  std::size_t stat_reads() const { return stat_reads_; }
 
  private:
   ProcFs& proc_;
   const CgroupFs& cgroups_;
   std::unordered_map<pid_t, Process> processes_;
-  std::vector<pid_t> pids_;
+  std::vector<PidEntry> pids_;
   std::uint64_t scan_ = 0;
+  std::size_t stat_reads_ = 0;
 };
 
 }  // namespace mg

@@ -1,5 +1,7 @@
 #include "engine/check_loop.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -40,6 +42,11 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
   hooks.on_failure = [this](const std::string& rule, const std::string& reason) {
     metrics_.action_failed(rule, reason);
   };
+  hooks.on_skip = [this](const std::string& rule, const std::string& reason) {
+    metrics_.action_skipped(rule, reason);
+  };
+  auto probe = std::make_shared<VictimProbe>(options_.procfs);
+  hooks.recheck = [probe](const ProcessIdentity& id, Measure m) { return probe->look(id, m); };
   actuator_ = std::make_unique<Actuator>(
       sender, cgroups_, options_.procfs, [this](pid_t pid) { return guard_.is_protected_now(pid); },
       hooks);
@@ -78,7 +85,22 @@ std::vector<ConfigError> CheckLoop::percent_limit_errors(const Config& config) {
   return errors;
 }
 
+namespace {
+
+// The statm of every watched process is kept open (see CachedFile), and the
+// soft limit on descriptors is often 1024 while the hard one is far higher:
+// take what is allowed, as the Go runtime does at start.
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+}  // namespace
+
 std::vector<ConfigError> CheckLoop::start_with(Config config, const std::string& content_hash) {
+  raise_open_file_limit();
   auto errors = validate_against_host(config, cgroups_);
   if (errors.empty()) errors = percent_limit_errors(config);
   if (!errors.empty()) return errors;
@@ -122,6 +144,7 @@ void CheckLoop::apply(Config config, const std::string& content_hash) {
   needs_ = needs_of(*config_);
   guard_.set_config(config_);
   sampler_.set_staleness(options_.once ? Duration{0} : config_->stats_frequency);
+  fast_.clear();  // its items name rules by their index in the old config
   interval_ns_ = config_->interval.count();
   metrics_.set_rules(counters);
 }
@@ -175,6 +198,7 @@ void CheckLoop::process_reloads() {
   std::deque<PendingReload> pending;
   {
     std::lock_guard lock(mu_);
+    if (reloads_.empty()) return;
     pending.swap(reloads_);
   }
   for (auto& r : pending) r.done.set_value(reload(r.why));
@@ -194,24 +218,50 @@ void CheckLoop::stop() {
 }
 
 void CheckLoop::run() {
-  heartbeat_ = std::chrono::steady_clock::now().time_since_epoch().count();
-  TimePoint next = std::chrono::steady_clock::now();
-  for (;;) {
+  using std::chrono::steady_clock;
+  heartbeat_ = steady_clock::now().time_since_epoch().count();
+  TimePoint next = steady_clock::now();
+  for (bool stopping = false; !stopping;) {
     process_reloads();
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = steady_clock::now();
     CheckReport report = check(false);
-    const auto end = std::chrono::steady_clock::now();
+    const auto end = steady_clock::now();
     metrics_.scan_finished(std::chrono::duration<double>(end - start).count());
     heartbeat_ = end.time_since_epoch().count();
     if (log::enabled(log::Level::kDebug) && end - last_summary_ >= config_->stats_frequency) {
       last_summary_ = end;
       log_summary(report);
     }
-    next += config_->interval;
-    if (next < end) next = end;  // a slow check does not cause a burst of catch-up checks
-    std::unique_lock lock(mu_);
-    cv_.wait_until(lock, next, [this] { return stopping_ || !reloads_.empty(); });
-    if (stopping_) break;
+    // A check run early (after a reload, or asked for by a fast check) does
+    // not move the regular ones.
+    if (end >= next) {
+      next += config_->interval;
+      if (next < end) next = end;  // a slow check does not cause a burst of catch-up checks
+    }
+    // Until the next full check, look at the processes near their limit as
+    // they come due (fast_'s times come from clock_, the steady clock when
+    // the loop runs). A crossing brings the full check forward, but full
+    // checks asked for that way take at most 5% of the time, so a process
+    // that bobs around its limit cannot make the agent spin.
+    const Duration least_gap = std::max<Duration>(20 * (end - start), fast_policy_.min_period);
+    std::optional<TimePoint> early;
+    for (;;) {
+      TimePoint wake = next;
+      if (early) {
+        wake = std::min(wake, *early);
+      } else if (auto due = fast_.next_due()) {
+        wake = std::min(wake, *due);
+      }
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, wake, [this] { return stopping_ || !reloads_.empty(); });
+        if (stopping_) stopping = true;
+        if (stopping_ || !reloads_.empty()) break;
+      }
+      const auto now = steady_clock::now();
+      if (now >= next || (early && now >= *early)) break;
+      if (!early && run_fast_checks()) early = std::max<TimePoint>(now, end + least_gap);
+    }
   }
   // Finish what is under way for a short while, then abandon it explicitly.
   actuator_->shutdown(std::chrono::seconds(5));
@@ -222,6 +272,66 @@ void CheckLoop::run() {
 
 CheckReport CheckLoop::check_once() {
   return check(true);
+}
+
+void CheckLoop::check_now() {
+  check(false);
+}
+
+bool CheckLoop::run_fast_checks() {
+  const TimePoint now = clock_.now();
+  ScanErrors errors;
+  bool crossed = false;
+  fast_.run_due(now, [&](const FastCheckSchedule::Item& item) -> std::optional<TimePoint> {
+    if (crossed) return item.due;  // the full check about to run rebuilds the schedule
+    const Process* p = table_.find(item.id.pid);
+    if (!p || p->id != item.id) return std::nullopt;
+    ++fast_checks_done_;
+    if (!sampler_.refresh_rss(*p, errors)) {
+      table_.suspect(item.id.pid);
+      return std::nullopt;
+    }
+    if (item.measure != Measure::kRss) {
+      // Exactly as a full check asks (see MemorySampler): the rollup is read
+      // only once RSS has reached the limit, within the lock duty caps.
+      DetailDemand demand;
+      demand.wanted = true;
+      demand.threshold = item.limit;
+      sampler_.refresh_detail(*p, demand, errors);
+    }
+    const MemoryFigures& f = *sampler_.figures(item.id.pid);
+    if (item.measure != Measure::kRss && !f.have_detail) return std::nullopt;
+    const std::uint64_t bytes = f.value(item.measure);
+    if (bytes > item.limit) {
+      crossed = true;
+      return std::nullopt;
+    }
+    auto period =
+        fast_check_period(bytes, item.limit, f.growth_per_second, config_->interval, fast_policy_);
+    if (!period) return std::nullopt;
+    return now + *period;
+  });
+  if (errors.vanished) metrics_.scan_error("vanished", errors.vanished);
+  if (errors.permission) metrics_.scan_error("permission", errors.permission);
+  if (errors.parse) metrics_.scan_error("parse", errors.parse);
+  if (errors.io) metrics_.scan_error("io", errors.io);
+  return crossed;
+}
+
+CheckLoop::GroupSum& CheckLoop::RuleState::group_sum(const std::optional<CgroupRef>& cgroup,
+                                                     std::uint64_t check) {
+  // The same keys as group_key(), built in a reused buffer.
+  std::string& key = group_key_buffer;
+  key.clear();
+  if (spec.scope == Scope::kGroup) {
+    key = "g";
+  } else if (cgroup) {
+    key.append(cgroup->v2 ? "c2:" : "c1:").append(cgroup->path);
+  }
+  auto it = groups.find(std::string_view(key));
+  if (it == groups.end()) it = groups.emplace(key, GroupSum{}).first;
+  if (it->second.check != check) it->second = GroupSum{0, 0, 0, check};
+  return it->second;
 }
 
 std::uint64_t CheckLoop::resolve_limit(RuleState& rs, const Process& p) {
@@ -249,84 +359,89 @@ CheckReport CheckLoop::check(bool collect_rows) {
   cgroup_limits_.clear();
   // What a process is gets re-read at least this often, so renames, rewritten
   // command lines and cgroup moves are seen even without an exec.
-  const Duration attribute_ttl = std::max<Duration>(config_->interval, std::chrono::seconds(5));
+  // 10s keeps that refresh (stat and cmdline: ~20us a process) to about a
+  // third of a steady check's cost; a young process is re-read every check
+  // (see ProcessTable), which catches the exec that usually follows a fork.
+  const Duration attribute_ttl = std::max<Duration>(config_->interval, std::chrono::seconds(10));
   table_.scan(now, needs_, attribute_ttl, errors);
   pid_files_.refresh(proc_, *config_);
   sampler_.prune(table_);
   report.processes_seen = table_.processes().size();
 
-  // match
-  std::unordered_map<pid_t, DetailDemand> demand;
+  // match. The per-process state of a check lives in containers kept from
+  // one check to the next, so a steady check allocates nothing per process.
+  const std::uint64_t check_number = ++checks_;
+  fast_.clear();
   for (auto& rs : rules_) {
     rs->matcher.select(table_, pid_files_, rs->members);
     for (pid_t pid : rs->members) {
+      Demand& d = demand_[pid];
+      if (d.check != check_number) d = Demand{{}, check_number, false};
       // Every watched process gets its PSS read at least every
       // stats_frequency for the gauges, whatever its rules judge by.
-      demand[pid].wanted = true;
+      d.detail.wanted = true;
     }
   }
+  std::erase_if(demand_, [&](const auto& kv) { return kv.second.check != check_number; });
   // measure: the cheap figure for every matched process
-  for (auto it = demand.begin(); it != demand.end();) {
-    const Process* p = table_.find(it->first);
-    if (!p || !sampler_.refresh_rss(*p, errors))
-      it = demand.erase(it);
-    else
-      ++it;
+  for (auto& [pid, d] : demand_) {
+    const Process* p = table_.find(pid);
+    d.measured = p && sampler_.refresh_rss(*p, errors);
+    if (p && !d.measured) table_.suspect(pid);
   }
   // Which exact figures judging needs (see MemorySampler).
   for (auto& rs : rules_) {
     if (rs->spec.measure == Measure::kRss) continue;
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>
-        group_rss_est;  // key -> rss, est
-    std::map<std::string, std::uint64_t> group_limit;
+    const bool by_process = rs->spec.scope == Scope::kProcess;
     for (pid_t pid : rs->members) {
-      auto d = demand.find(pid);
-      if (d == demand.end()) continue;
+      Demand& d = demand_[pid];
+      if (!d.measured) continue;
       const Process& p = *table_.find(pid);
       const std::uint64_t limit = resolve_limit(*rs, p);
       if (limit == 0) continue;
       const MemoryFigures& f = *sampler_.figures(pid);
-      if (rs->spec.scope == Scope::kProcess) {
-        d->second.threshold = std::min(d->second.threshold, limit);
+      if (by_process) {
+        d.detail.threshold = std::min(d.detail.threshold, limit);
         continue;
       }
-      const std::string key = group_key(rs->spec.scope, p.attrs.primary_cgroup);
-      auto& [rss, est] = group_rss_est[key];
-      rss += f.rss;
-      est += f.value(rs->spec.measure);
-      auto [gl, ins] = group_limit.try_emplace(key, limit);
-      if (!ins) gl->second = std::min(gl->second, limit);
+      GroupSum& g = rs->group_sum(p.attrs.primary_cgroup, check_number);
+      g.rss += f.rss;
+      g.estimate += f.value(rs->spec.measure);
+      g.limit = g.limit == 0 ? limit : std::min(g.limit, limit);
     }
-    if (rs->spec.scope == Scope::kProcess) continue;
+    if (by_process) continue;
     for (pid_t pid : rs->members) {
-      auto d = demand.find(pid);
-      if (d == demand.end()) continue;
+      Demand& d = demand_[pid];
+      if (!d.measured) continue;
       const Process& p = *table_.find(pid);
-      const std::string key = group_key(rs->spec.scope, p.attrs.primary_cgroup);
-      auto gl = group_limit.find(key);
-      if (gl == group_limit.end()) continue;
-      const auto& [rss, est] = group_rss_est[key];
-      if (rss < gl->second) continue;  // cannot be over: PSS <= RSS
-      if (est >= gl->second)
-        d->second.force = true;  // may be over: know exactly
+      const GroupSum& g = rs->group_sum(p.attrs.primary_cgroup, check_number);
+      if (g.limit == 0) continue;
+      if (g.rss < g.limit) continue;  // cannot be over: PSS <= RSS
+      if (g.estimate >= g.limit)
+        d.detail.force = true;  // may be over: know exactly
       else
-        d->second.threshold = 0;  // near: read as the duty budget allows
+        d.detail.threshold = 0;  // near: read as the duty budget allows
     }
+    std::erase_if(rs->groups, [&](const auto& kv) { return kv.second.check != check_number; });
   }
-  for (auto& [pid, d] : demand) sampler_.refresh_detail(*table_.find(pid), d, errors);
+  for (auto& [pid, d] : demand_) {
+    if (d.measured) sampler_.refresh_detail(*table_.find(pid), d.detail, errors);
+  }
 
   // judge and act; export
   auto snapshot = std::make_shared<Snapshot>();
-  std::vector<Candidate> candidates;
-  for (auto& rs : rules_) {
+  std::vector<Candidate>& candidates = candidates_;
+  for (std::size_t rule_index = 0; rule_index < rules_.size(); ++rule_index) {
+    auto& rs = rules_[rule_index];
     const RuleSpec& rule = rs->spec;
     candidates.clear();
     RuleSample sample;
     sample.rule = rule.name;
-    std::vector<ProcessSample> all;
+    std::vector<ProcessSample>& all = rs->samples;
+    all.clear();
     std::map<std::string, std::uint64_t> cgroup_sums;
     for (pid_t pid : rs->members) {
-      if (!demand.contains(pid)) continue;
+      if (!demand_[pid].measured) continue;
       const Process& p = *table_.find(pid);
       const MemoryFigures& f = *sampler_.figures(pid);
       // A PSS or USS never read (no CAP_SYS_PTRACE for this process, say) is
@@ -342,6 +457,13 @@ CheckReport CheckLoop::check(bool collect_rows) {
       c.limit = resolve_limit(*rs, p);
       c.is_protected = guard_.is_protected(p, pid_files_);
       c.in_flight = actuator_->in_flight(p.id);
+      if (!options_.once && rule.scope == Scope::kProcess && c.limit && !c.is_protected &&
+          !c.in_flight) {
+        if (auto period = fast_check_period(c.bytes, c.limit, f.growth_per_second,
+                                            config_->interval, fast_policy_)) {
+          fast_.add({p.id, rule_index, c.limit, rule.measure, now + *period});
+        }
+      }
       candidates.push_back(std::move(c));
       if (f.have_detail) sample.pss_bytes += f.pss;
       all.push_back({pid, p.stat.comm, f.pss, f.uss, f.rss, f.have_detail});
@@ -380,8 +502,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
     const std::size_t top_n = std::min<std::size_t>(config_->top_processes, all.size());
     std::partial_sort(all.begin(), all.begin() + top_n, all.end(),
                       [](const auto& a, const auto& b) { return a.pss > b.pss; });
-    all.resize(top_n);
-    sample.top = std::move(all);
+    sample.top.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top_n));
     for (auto& [path, bytes] : cgroup_sums) sample.cgroups.push_back({path, bytes});
     snapshot->rules.push_back(std::move(sample));
   }

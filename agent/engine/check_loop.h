@@ -9,7 +9,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "act/actuator.h"
@@ -17,6 +20,7 @@
 #include "config/config.h"
 #include "config/config_loader.h"
 #include "discover/process_table.h"
+#include "engine/fast_check_schedule.h"
 #include "export/http_server.h"
 #include "export/metrics.h"
 #include "judge/rule_judge.h"
@@ -63,8 +67,16 @@ class CheckLoop {
   // Installs a first config (start-up). Returns the errors when rejected.
   std::vector<ConfigError> start_with(Config config, const std::string& content_hash);
 
-  CheckReport check_once();  // one check, as --once and the loop use it
-  void run();                // until stop(); checks every interval
+  CheckReport check_once();  // one check with its rows, as --once uses it
+  void check_now();          // one full check, as the loop runs it (no rows)
+  // The looks between full checks (see engine/fast_check_schedule.h) that
+  // are due now. Returns true when one found a process over its limit: a
+  // full check should run now to judge it.
+  bool run_fast_checks();
+  std::optional<TimePoint> next_fast_check() const { return fast_.next_due(); }
+  std::size_t fast_checks_scheduled() const { return fast_.size(); }
+  std::uint64_t fast_checks_done() const { return fast_checks_done_; }
+  void run();  // until stop(); checks every interval, and near processes between
   void stop();
 
   // From any thread: reload the config file; the future resolves once the
@@ -76,15 +88,39 @@ class CheckLoop {
   const CgroupFs& cgroups() const { return cgroups_; }
 
  private:
+  // A group's (scope: group) or cgroup's (scope: cgroup) sums in one check.
+  struct GroupSum {
+    std::uint64_t rss = 0;
+    std::uint64_t estimate = 0;  // by the rule's measure
+    std::uint64_t limit = 0;     // the least over its members; 0 = none
+    std::uint64_t check = 0;     // the check these sums belong to
+  };
+  // Lets a map keyed by std::string be searched with a string_view.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct RuleState {
     RuleSpec spec;
     RuleMatcher matcher{spec};
     RuleJudge judge;
     std::vector<pid_t> members;
     std::map<std::string, bool> warned_no_limit;
+    // Kept across checks so that a steady check does not allocate them anew.
+    std::unordered_map<std::string, GroupSum, StringHash, std::equal_to<>> groups;
+    std::string group_key_buffer;
+    std::vector<ProcessSample> samples;
     explicit RuleState(const RuleSpec& s, const Clock& c) : spec(s), judge(c) {
       matcher.rebind(spec);
     }
+    // The sums of the group `cgroup` belongs to, zeroed on first use in a check.
+    GroupSum& group_sum(const std::optional<CgroupRef>& cgroup, std::uint64_t check);
+  };
+  // What one check needs of one matched process.
+  struct Demand {
+    DetailDemand detail;
+    std::uint64_t check = 0;
+    bool measured = false;  // its RSS was read in this check
   };
 
   void apply(Config config, const std::string& content_hash);
@@ -116,6 +152,12 @@ class CheckLoop {
   std::vector<std::unique_ptr<RuleState>> rules_;  // config order
 
   std::map<CgroupRef, std::optional<std::uint64_t>> cgroup_limits_;  // per check
+  std::unordered_map<pid_t, Demand> demand_;
+  std::vector<Candidate> candidates_;
+  std::uint64_t checks_ = 0;
+  FastCheckSchedule fast_;
+  FastCheckPolicy fast_policy_;
+  std::uint64_t fast_checks_done_ = 0;
   TimePoint last_summary_{};
   bool warned_permission_ = false;
 

@@ -1,6 +1,7 @@
 #include "measure/memory_sampler.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace mg {
 
@@ -8,17 +9,29 @@ MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration stalenes
     : proc_(proc), clock_(clock), staleness_(staleness), duty_(lock_duty) {}
 
 bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
-  auto rss = proc_.read_rss(p.id.pid);
+  auto [it, inserted] = entries_.try_emplace(p.id.pid);
+  Entry& e = it->second;
+  if (!inserted && e.start_time != p.id.start_time) {
+    e = Entry{};  // a reused pid: nothing of the old process carries over
+  }
+  e.start_time = p.id.start_time;
+  auto rss = proc_.read_rss(p.id.pid, e.statm);
   if (!rss) {
     errors.count(rss.error());
-    entries_.erase(p.id.pid);
+    entries_.erase(it);
     return false;
   }
-  Entry& e = entries_[p.id.pid];
-  if (e.start_time != p.id.start_time) {
-    e = Entry{};
-    e.start_time = p.id.start_time;
+  const TimePoint now = clock_.now();
+  if (e.rss_at != TimePoint{} && now > e.rss_at) {
+    const double dt = std::chrono::duration<double>(now - e.rss_at).count();
+    const double step = (static_cast<double>(*rss) - static_cast<double>(e.fig.rss)) / dt;
+    // Exponential smoothing with a time constant, so a check every 10ms and
+    // one every second weigh the same span of history; a leak that grows in
+    // bursts shows as its average rate.
+    const double weight = 1.0 - std::exp(-dt / kGrowthSmoothingSeconds);
+    e.fig.growth_per_second += (step - e.fig.growth_per_second) * weight;
   }
+  e.rss_at = now;
   e.fig.rss = *rss;
   e.fig.fresh = false;
   // Between rollup reads, growth of RSS is the best cheap bound on growth of

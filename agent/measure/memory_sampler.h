@@ -31,6 +31,10 @@ struct MemoryFigures {
   std::uint64_t uss = 0;
   bool have_detail = false;  // pss/uss were read at least once
   bool fresh = false;        // pss/uss were read in the latest scan
+  // How fast RSS grows, in bytes per second, smoothed over about a second
+  // (negative while it shrinks); 0 until it was read twice. It tells how soon
+  // a process may reach its limit (see engine/fast_check_schedule.h).
+  double growth_per_second = 0;
   std::uint64_t value(Measure m) const {
     return m == Measure::kRss ? rss : m == Measure::kUss ? uss : pss;
   }
@@ -55,7 +59,9 @@ class MemorySampler {
   MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness, double lock_duty = 0.01);
   void set_staleness(Duration d) { staleness_ = d; }
 
-  // Reads statm. Returns false when the process could not be measured.
+  // Reads statm (through a handle kept open per process, see CachedFile).
+  // Returns false when the process could not be measured; its entry is
+  // dropped then.
   bool refresh_rss(const Process& p, ScanErrors& errors);
   // Applies the policy above; call after refresh_rss.
   void refresh_detail(const Process& p, const DetailDemand& demand, ScanErrors& errors);
@@ -67,6 +73,8 @@ class MemorySampler {
  private:
   struct Entry {
     std::uint64_t start_time = 0;
+    CachedFile statm;
+    TimePoint rss_at{};
     MemoryFigures fig;
     std::uint64_t exact_pss = 0;
     std::uint64_t exact_uss = 0;
@@ -78,6 +86,8 @@ class MemorySampler {
   // The hard cap, for reads that judging needs: at most this share of a
   // process's wall time under its mmap lock.
   static constexpr double kForcedDuty = 0.10;
+  // Time constant of the smoothing of growth_per_second.
+  static constexpr double kGrowthSmoothingSeconds = 1.0;
   void read_detail(const Process& p, Entry& e, ScanErrors& errors);
 
   ProcFs& proc_;

@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,6 +101,40 @@ ProcFs::ProcFs(std::string root)
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   buffer_.resize(4096);
   path_.reserve(root_.size() + 64);
+  struct statfs fs;
+  constexpr long kProcSuperMagic = 0x9fa0;
+  is_procfs_ = ::statfs(root_.c_str(), &fs) == 0 && fs.f_type == kProcSuperMagic;
+}
+
+CachedFile& CachedFile::operator=(CachedFile&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.fd_;
+    open_count_ = o.open_count_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void CachedFile::close() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  if (open_count_) --*open_count_;
+}
+
+bool ProcFs::may_cache_another() {
+  if (!budget_known_) {
+    budget_known_ = true;
+    // Half of the descriptors the process may open: the HTTP server, hooks
+    // and pidfds keep the other half.
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+      cache_budget_ = static_cast<std::size_t>(lim.rlim_cur / 2);
+    else
+      cache_budget_ = 1u << 16;
+  }
+  return is_procfs_ && cached_open_ < cache_budget_;
 }
 
 const char* ProcFs::build_path(pid_t pid, const char* name) {
@@ -123,7 +159,8 @@ bool ProcFs::pid_dir_exists(pid_t pid) {
 Expected<std::string_view> ProcFs::read_path(const char* path, std::size_t cap) {
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return read_error_from_errno(errno);
-  const ReadResult r = read_fd(fd, buffer_, cap);
+  // Every file read here is one whole record (see read_fd).
+  const ReadResult r = read_fd(fd, buffer_, cap, true);
   ::close(fd);
   if (r.err != 0) return read_error_from_errno(r.err);
   return std::string_view(buffer_.data(), r.size);
@@ -142,6 +179,22 @@ Expected<bool> ProcFs::list_pids(std::vector<pid_t>& out) {
     const std::string_view name(e->d_name);
     pid_t pid = 0;
     if (parse_num(name, pid) && pid > 0) out.push_back(pid);
+  }
+  const int err = errno;
+  ::closedir(dir);
+  if (err != 0) return read_error_from_errno(err);
+  return true;
+}
+
+Expected<bool> ProcFs::list_pids(std::vector<PidEntry>& out) {
+  out.clear();
+  DIR* dir = ::opendir(root_.c_str());
+  if (dir == nullptr) return read_error_from_errno(errno);
+  errno = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string_view name(e->d_name);
+    pid_t pid = 0;
+    if (parse_num(name, pid) && pid > 0) out.push_back({pid, e->d_ino});
   }
   const int err = errno;
   ::closedir(dir);
@@ -227,30 +280,48 @@ Expected<ProcIds> ProcFs::read_ids(pid_t pid) {
 }
 
 Expected<std::string> ProcFs::read_cmdline(pid_t pid) {
+  std::string out;
+  auto ok = read_cmdline(pid, out);
+  if (!ok) return ok.error();
+  return out;
+}
+
+Expected<bool> ProcFs::read_cmdline(pid_t pid, std::string& out) {
   auto file = read_file(pid, "cmdline", kCmdlineCap);
   if (!file) return file.error();
   std::string_view s = *file;
   // setproctitle-style rewrites pad with NULs; none of them is an argument.
   while (!s.empty() && s.back() == '\0') s.remove_suffix(1);
-  std::string out(s);
+  out.assign(s);
   for (char& c : out) {
     if (c == '\0') c = ' ';
   }
-  return out;
+  return true;
 }
 
 // Kernel threads and zombies have no exe link (readlink gives ENOENT while
 // /proc/PID is still there). That is not an error: they get "", which no
 // real executable path can be, so callers can tell them from a vanished pid.
 Expected<std::string> ProcFs::read_exe(pid_t pid) {
+  std::string out;
+  auto ok = read_exe(pid, out);
+  if (!ok) return ok.error();
+  return out;
+}
+
+Expected<bool> ProcFs::read_exe(pid_t pid, std::string& out) {
   char target[PATH_MAX];
   const ssize_t n = ::readlink(build_path(pid, "exe"), target, sizeof target);
   if (n < 0) {
     const int err = errno;
-    if (err == ENOENT && pid_dir_exists(pid)) return std::string();
+    if (err == ENOENT && pid_dir_exists(pid)) {
+      out.clear();
+      return true;
+    }
     return read_error_from_errno(err);
   }
-  return std::string(target, static_cast<std::size_t>(n));
+  out.assign(target, static_cast<std::size_t>(n));
+  return true;
 }
 
 Expected<std::vector<CgroupMembership>> ProcFs::read_cgroups(pid_t pid) {
@@ -280,7 +351,33 @@ Expected<std::vector<CgroupMembership>> ProcFs::read_cgroups(pid_t pid) {
 Expected<std::uint64_t> ProcFs::read_rss(pid_t pid) {
   auto file = read_file(pid, "statm", kSmallFileCap);
   if (!file) return file.error();
-  std::string_view s = trim(*file);
+  return parse_statm(*file);
+}
+
+Expected<std::uint64_t> ProcFs::read_rss(pid_t pid, CachedFile& file) {
+  if (!file.is_open()) {
+    if (!may_cache_another()) return read_rss(pid);
+    const int fd = ::open(build_path(pid, "statm"), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return read_error_from_errno(errno);
+    file.fd_ = fd;
+    file.open_count_ = &cached_open_;
+    ++cached_open_;
+  }
+  // statm is a few dozen bytes: one pread from the start re-renders it whole.
+  ssize_t n;
+  do {
+    n = ::pread(file.fd_, buffer_.data(), buffer_.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    const int err = errno;
+    file.close();
+    return read_error_from_errno(err);
+  }
+  return parse_statm(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
+}
+
+Expected<std::uint64_t> ProcFs::parse_statm(std::string_view text) const {
+  std::string_view s = trim(text);
   std::uint64_t size = 0, resident = 0;
   if (!parse_num(next_token(s), size) || !parse_num(next_token(s), resident)) {
     return ReadError::kParse;

@@ -47,6 +47,37 @@ struct ProcIds {
   uid_t effective_uid = 0;
 };
 
+// One entry of the /proc listing. On procfs, `ino` is the inode of the
+// /proc/PID directory: a reused pid gets a new one, so an unchanged ino spares
+// re-reading stat to learn that the process is the same one.
+struct PidEntry {
+  pid_t pid = 0;
+  std::uint64_t ino = 0;
+};
+
+// A /proc/PID file kept open between reads. On procfs the open file is bound
+// to the process, not to the pid: once that process is gone a read fails with
+// ESRCH (ReadError::kVanished), even if the pid has been reused, so a cached
+// handle can never read another process. Open costs ~3x a read, so keeping
+// the statm of every watched process open makes a steady check ~4x cheaper;
+// each open handle holds a page of kernel memory (the seq_file buffer).
+class CachedFile {
+ public:
+  CachedFile() = default;
+  CachedFile(CachedFile&& o) noexcept : fd_(o.fd_), open_count_(o.open_count_) { o.fd_ = -1; }
+  CachedFile& operator=(CachedFile&& o) noexcept;
+  CachedFile(const CachedFile&) = delete;
+  CachedFile& operator=(const CachedFile&) = delete;
+  ~CachedFile() { close(); }
+  bool is_open() const { return fd_ >= 0; }
+  void close();
+
+ private:
+  friend class ProcFs;
+  int fd_ = -1;
+  std::size_t* open_count_ = nullptr;
+};
+
 class ProcFs {
  public:
   explicit ProcFs(std::string root = "/proc");
@@ -54,16 +85,28 @@ class ProcFs {
 
   // Numeric entries of the root; `out` is reused to avoid allocation.
   Expected<bool> list_pids(std::vector<pid_t>& out);
+  Expected<bool> list_pids(std::vector<PidEntry>& out);
+  // Whether the root is a real procfs, where inodes and cached handles carry
+  // process identity. A fixture tree gets plain path reads every time.
+  bool is_procfs() const { return is_procfs_; }
   Expected<ProcStat> read_stat(pid_t pid);
   Expected<ProcIds> read_ids(pid_t pid);  // Uid: line of status
   // argv joined by single spaces (NULs become spaces, the trailing one dropped).
   Expected<std::string> read_cmdline(pid_t pid);
+  // The same into `out`, whose capacity is reused: a periodic re-read of a
+  // process's attributes allocates nothing once `out` has grown.
+  Expected<bool> read_cmdline(pid_t pid, std::string& out);
   // readlink of exe; " (deleted)" kept. "" (not an error) for a kernel thread
   // or zombie, which have no exe while /proc/PID is still there.
   Expected<std::string> read_exe(pid_t pid);
+  Expected<bool> read_exe(pid_t pid, std::string& out);
   Expected<std::vector<CgroupMembership>> read_cgroups(pid_t pid);
   // Resident pages from statm, in bytes. The cheap upper bound on PSS.
   Expected<std::uint64_t> read_rss(pid_t pid);
+  // The same, through `file`, opened on first use and kept open while the
+  // budget of cached handles allows (see CachedFile).
+  Expected<std::uint64_t> read_rss(pid_t pid, CachedFile& file);
+  std::size_t cached_files() const { return cached_open_; }
   // PSS/USS/RSS from smaps_rollup; sums smaps where the kernel has no rollup.
   // Costly: walks the target's page tables under its mmap lock.
   Expected<MemoryUsage> read_memory(pid_t pid);
@@ -85,6 +128,8 @@ class ProcFs {
   bool pid_dir_exists(pid_t pid);
   // <root>/<pid>/<name> built in path_, so a scan allocates no path strings.
   const char* build_path(pid_t pid, const char* name);
+  Expected<std::uint64_t> parse_statm(std::string_view s) const;
+  bool may_cache_another();
 
   std::string root_;
   std::string buffer_;
@@ -92,6 +137,10 @@ class ProcFs {
   long ticks_;
   long page_size_;
   int rollup_state_ = -1;  // -1 unknown, 0 absent, 1 present
+  bool is_procfs_ = false;
+  std::size_t cached_open_ = 0;
+  std::size_t cache_budget_ = 0;  // decided on first use, from RLIMIT_NOFILE
+  bool budget_known_ = false;
 };
 
 }  // namespace mg

@@ -20,7 +20,8 @@ struct ReadResult {
 // `buf` is used as raw storage: its size() is capacity, not content, so a
 // buffer that grew once is never shrunk or reallocated again.
 // /proc files hand out a page or so per read(), so this loops until EOF.
-inline ReadResult read_fd(int fd, std::string& buf, std::size_t cap) {
+inline ReadResult read_fd(int fd, std::string& buf, std::size_t cap,
+                          bool short_read_is_end = false) {
   if (buf.size() < 4096) buf.resize(4096);
   std::size_t have = 0;
   while (have < cap) {
@@ -33,6 +34,12 @@ inline ReadResult read_fd(int fd, std::string& buf, std::size_t cap) {
     }
     if (n == 0) break;
     have += static_cast<std::size_t>(n);
+    // A file shown whole by one seq_file record (stat, statm, status,
+    // cgroup), cmdline and a regular file return less than asked only at
+    // their end: skipping the read that would return 0 saves a syscall.
+    // (Not so for multi-record seq_files like mountinfo: they may stop
+    // short at a record boundary.)
+    if (short_read_is_end && static_cast<std::size_t>(n) < want) break;
   }
   return {have, 0};
 }
