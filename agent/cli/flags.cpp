@@ -37,8 +37,14 @@ ParsedFlags parse_flags(int argc, char** argv) {
   app.add_flag("--check-config", f.check_config, "Validate the config, print a summary, exit");
   app.add_flag("--once", f.once,
                "One check: print each watched process with its verdict, act on nothing, exit");
-  app.add_option("--procfs", f.procfs, "Where /proc is (e.g. /host/proc)")->capture_default_str();
-  app.add_option("--cgroupfs", f.cgroupfs, "Where the cgroup filesystem is")->capture_default_str();
+  // A mistyped path must stop the start, not give an agent that quietly
+  // watches nothing (a dry-run one would not even notice it is blind).
+  app.add_option("--procfs", f.procfs, "Where /proc is (e.g. /host/proc)")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  app.add_option("--cgroupfs", f.cgroupfs, "Where the cgroup filesystem is")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

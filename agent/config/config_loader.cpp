@@ -4,6 +4,8 @@
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +13,9 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
+#include <sstream>
+#include <string_view>
 
 #include "config/units.h"
 #include "config/yaml_reader.h"
@@ -19,14 +24,11 @@ namespace mg {
 namespace {
 
 using config_internal::mark_of;
+using config_internal::quoted;
 using config_internal::Reader;
 using config_internal::Value;
 
 constexpr Duration kDefaultStatsFrequency = std::chrono::seconds(15);
-
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
-}
 
 }  // namespace
 
@@ -430,25 +432,135 @@ std::string ConfigError::to_string() const {
          ": " + reason;
 }
 
+namespace {
+
+// A real config is a few KiB. The cap keeps a runaway generator, a log file
+// given by mistake or a deliberate bomb from stalling the check loop (which
+// parses on reloads) for seconds: yaml-cpp needs about 1 s per MiB.
+constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+
+// Where the bytes stop being text YAML can hold: a NUL byte or an invalid
+// UTF-8 sequence. yaml-cpp accepts both silently (or with a baffling
+// message), and a rule name with invalid UTF-8 would break every scrape.
+struct BadByte {
+  Mark mark;
+  std::string reason;
+};
+
+std::optional<BadByte> first_bad_byte(std::string_view text) {
+  int line = 1;
+  std::size_t line_start = 0;
+  std::size_t i = 0;
+  auto at = [&](std::size_t pos, std::string reason) {
+    return BadByte{Mark{line, static_cast<int>(pos - line_start) + 1}, std::move(reason)};
+  };
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++line;
+      line_start = ++i;
+      continue;
+    }
+    if (c == 0) return at(i, "a NUL byte: the file is not text");
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    std::uint32_t cp = len ? (c & (0x7F >> len)) : 0;
+    bool valid = len != 0 && i + len <= text.size();
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      valid = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::uint32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (!valid || cp < kLeast[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      return at(i, std::string("invalid UTF-8 (byte ") + hex + "): a config file must be UTF-8");
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// Where a second YAML document starts, if there is one. yaml-cpp 0.7's
+// LoadAll() never returns on some inputs (a lone ',': jbeder/yaml-cpp#1040,
+// found by tests/fuzz): its parser hands out empty documents without moving
+// on. So documents are counted here, and a parser that stops moving is an
+// error, not a second document.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::optional<Mark> second_document_start(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentStarts documents;
+  while (documents.starts.size() < 2 && parser.HandleNextDocument(documents)) {
+  }
+  if (documents.starts.size() < 2) return std::nullopt;
+  const YAML::Mark& first = documents.starts[0];
+  const YAML::Mark& second = documents.starts[1];
+  if (second.pos == first.pos) {
+    throw YAML::ParserException(first, "cannot be parsed: the YAML parser makes no progress here");
+  }
+  return mark_of(second);
+}
+
+}  // namespace
+
 ConfigLoadResult load_config_string(const std::string& yaml, const std::string& source_name) {
   ConfigLoadResult result;
   result.content_hash = config_content_hash(yaml);
   Reader reader(source_name);
-  std::vector<YAML::Node> documents;
+  if (yaml.size() > kMaxConfigBytes) {
+    reader.error(Mark{}, "config.file",
+                 "too large: more than " + std::to_string(kMaxConfigBytes) +
+                     " bytes (1 MiB); a real config is a few KiB");
+    result.errors = reader.take_errors();
+    return result;
+  }
+  if (auto bad = first_bad_byte(yaml)) {
+    reader.error(bad->mark, "yaml", bad->reason);
+    result.errors = reader.take_errors();
+    return result;
+  }
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(yaml);
+    root = YAML::Load(yaml);
+    if (auto second = second_document_start(yaml)) {
+      reader.error(*second, "yaml", "a config file holds one YAML document, found more");
+    }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at a fixed depth rather than overflow its stack, but
+    // calls it "bad file"; a memoryguard config is never more than a few
+    // levels deep, so this is a bomb or a generator gone wrong.
+    reader.error(mark_of(e.mark), "yaml",
+                 "nested too deeply (over " + std::to_string(e.depth()) +
+                     " levels of lists or maps; a config needs fewer than 10)");
+    result.errors = reader.take_errors();
+    return result;
   } catch (const YAML::Exception& e) {
     reader.error(mark_of(e.mark), "yaml", e.msg);
     result.errors = reader.take_errors();
     return result;
   }
-  if (documents.size() > 1) {
-    reader.error(
-        mark_of(documents[1].Mark()), "yaml",
-        "a config file holds one YAML document, found " + std::to_string(documents.size()));
-  }
   // An empty file is a config with every default and no rules: it watches nothing.
-  YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
   Config config = Loader(reader).top_level(root, source_name);
   result.errors = reader.take_errors();
   if (result.errors.empty()) result.config = std::move(config);
@@ -456,14 +568,28 @@ ConfigLoadResult load_config_string(const std::string& yaml, const std::string& 
 }
 
 ConfigLoadResult load_config_file(const std::string& path) {
-  auto fail = [&](int err) {
+  auto fail = [&](std::string reason) {
     ConfigLoadResult result;
-    result.errors.push_back(
-        {path, Mark{}, "config.file", std::string("cannot read: ") + std::strerror(err)});
+    result.errors.push_back({path, Mark{}, "config.file", std::move(reason)});
     return result;
   };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(errno);
+  auto fail_errno = [&](int err) {
+    return fail(std::string("cannot read: ") + std::strerror(err));
+  };
+  // O_NONBLOCK: a FIFO put where the config was must not hang the reload
+  // (and with it the check loop) until someone writes to it.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return fail_errno(errno);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return fail_errno(err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return S_ISDIR(st.st_mode) ? fail_errno(EISDIR) : fail("cannot read: not a regular file");
+  }
   std::string bytes;
   char buffer[65536];
   for (;;) {
@@ -472,10 +598,12 @@ ConfigLoadResult load_config_file(const std::string& path) {
     if (n < 0) {
       int err = errno;
       close(fd);
-      return fail(err);
+      return fail_errno(err);
     }
     if (n == 0) break;
     bytes.append(buffer, static_cast<std::size_t>(n));
+    // A file still growing while read is refused at the cap without reading on.
+    if (bytes.size() > kMaxConfigBytes) break;
   }
   close(fd);
   return load_config_string(bytes, path);

@@ -45,6 +45,9 @@ std::optional<Decimal> read_decimal(std::string_view& text) {
       if (d.mantissa > (std::numeric_limits<std::uint64_t>::max() / 10)) return std::nullopt;
       d.mantissa = d.mantissa * 10 + static_cast<unsigned>(c - '0');
       if (dot) ++d.fraction_digits;
+      // No unit needs more than 18 decimals, and 10^n would wrap past 38
+      // (a division by zero at 128: found by tests/fuzz).
+      if (d.fraction_digits > 18) return std::nullopt;
     } else if (c == '.' && !dot) {
       dot = true;
     } else {

@@ -16,10 +16,6 @@ std::string child_key(const std::string& parent, std::string_view key) {
   return parent + "." + std::string(key);
 }
 
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
-}
-
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
@@ -72,6 +68,17 @@ std::string unknown_key_reason(std::string_view key, std::initializer_list<Reade
 }
 
 }  // namespace
+
+std::string quoted(std::string_view text) {
+  // An error quotes what it refuses; a megabyte scalar must not become a
+  // megabyte log line. Cut on a character boundary, not inside one.
+  constexpr std::size_t kMaxQuoted = 120;
+  if (text.size() <= kMaxQuoted) return "\"" + std::string(text) + "\"";
+  std::size_t cut = kMaxQuoted;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return "\"" + std::string(text.substr(0, cut)) + "\"... (" + std::to_string(text.size()) +
+         " bytes)";
+}
 
 Mark mark_of(const YAML::Mark& mark) {
   if (mark.is_null() || mark.line < 0) return {};

@@ -28,6 +28,8 @@ struct Value {
 };
 
 Mark mark_of(const YAML::Mark& mark);
+// `text` in double quotes for an error message, cut short when long.
+std::string quoted(std::string_view text);
 
 class Reader {
  public:

@@ -124,5 +124,56 @@ TEST_F(PermissionTest, SignalThatIsRefusedIsCountedAndNotRetriedInATightLoop) {
   EXPECT_EQ(exit->exit_code(), 0) << describe(*exit);
 }
 
+// Without CAP_SYS_PTRACE and CAP_KILL (nobody has neither), the agent still
+// guards what it may: its own user's hog is killed on time, while root's
+// hogs beside it, matched by the same rule, are reported once and counted
+// per scan.
+TEST_F(PermissionTest, OwnUsersHogIsStillKilledBesideProcessesItMayNotTouch) {
+  Helper& theirs = hog(30);
+  Helper& theirs_too = hog(30);
+  Agent& agent = start_agent(write_config("interval: 100ms\n"
+                                          "rules:\n"
+                                          "  - name: mixed\n"
+                                          "    match: " +
+                                          match_yaml() +
+                                          "\n"
+                                          "    limit: 20Mi\n"),
+                             {}, nobody_);
+  const auto permission_errors = [](const Scrape& s) {
+    return s.sum("memoryguard_scan_errors_total", {{"reason", "permission"}});
+  };
+  agent.wait_for_metrics([&](const Scrape& s) { return permission_errors(s) >= 4; }, 5s);
+
+  for (int round = 0; round < 2; ++round) {
+    Helper& mine = spawn_helper(
+        "mgt_hog", {"--mib=10", "--grow-mib=10", "--every-ms=100", "--max-mib=40"}, nobody_);
+    const auto info = mine.proc.wait_reaped(5s);
+    ASSERT_TRUE(info) << "the agent's own user's hog was not killed:\n" << agent.log();
+    EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
+  }
+  const Scrape s = agent.scrape();
+  EXPECT_EQ(s.value("memoryguard_kills_total", {{"rule", "mixed"}, {"signal", "SIGKILL"}}), 2.0);
+  EXPECT_TRUE(theirs.proc.alive());
+  EXPECT_TRUE(theirs_too.proc.alive());
+  EXPECT_EQ(s.sum("memoryguard_kill_failures_total", {{"rule", "mixed"}}), 0.0)
+      << "a process whose PSS is unknown was acted on";
+
+  // Reported once: the lines that name a permission problem do not grow with
+  // the scans (about 20 more while the hogs were killed), nor with the
+  // number of processes.
+  const std::regex permission_line(
+      R"((^|\n)[^\n]*level=(warn|error)[^\n]*(permission|PTRACE|EPERM|EACCES)[^\n]*)",
+      std::regex::icase);
+  const std::size_t lines = count_lines(agent.log(), permission_line);
+  EXPECT_LE(lines, 2u) << agent.log();
+  const double counted = permission_errors(s);
+  sleep_for(1s);
+  EXPECT_GT(permission_errors(agent.scrape()), counted) << "not counted per scan";
+  EXPECT_EQ(count_lines(agent.log(), permission_line), lines) << agent.log();
+  const auto exit = agent.stop();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code(), 0) << describe(*exit);
+}
+
 }  // namespace
 }  // namespace mgt

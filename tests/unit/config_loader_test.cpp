@@ -332,7 +332,7 @@ TEST(ConfigLoaderErrors, YamlSyntaxError) {
 }
 
 TEST(ConfigLoaderErrors, MoreThanOneDocument) {
-  EXPECT_TRUE(OneError("interval: 1s\n---\ninterval: 2s\n", 3, 1, "yaml", "one YAML document"));
+  EXPECT_TRUE(OneError("interval: 1s\n---\ninterval: 2s\n", 2, 1, "yaml", "one YAML document"));
 }
 
 TEST(ConfigLoaderErrors, UnknownTopLevelKey) {
@@ -623,6 +623,21 @@ measure: vss
                 "test.yaml:9:11: interval: must not be negative, got \"-1s\"",
                 "test.yaml:10:10: measure: must be one of pss, uss, rss, got \"vss\"",
             }));
+}
+
+// Found by tests/fuzz: yaml-cpp 0.7's LoadAll() never returned on these, and
+// 128 decimals made 10^n wrap to zero and divide by it.
+TEST(ConfigLoaderErrors, InputThatStallsTheYamlParserIsAnError) {
+  EXPECT_TRUE(OneError(",", 1, 1, "yaml", "makes no progress"));
+  EXPECT_TRUE(OneError("interval: 1s\n,\n", 2, 1, "yaml", ""));
+}
+
+TEST(ConfigLoaderErrors, DurationWithTooManyDecimalsIsAnErrorNotACrash) {
+  EXPECT_TRUE(
+      OneError("interval: 0." + std::string(130, '0') + "1s\n", 1, 11, "interval", "bad duration"));
+  EXPECT_TRUE(OneError("rules:\n  - name: web\n    match: {name: gunicorn}\n    limit: 1." +
+                           std::string(130, '0') + "1Gi\n",
+                       4, 12, "rules[0].limit", "bad"));
 }
 
 }  // namespace
