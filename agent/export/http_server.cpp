@@ -4,9 +4,11 @@
 
 #include <cctype>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include "util/log.h"
 
@@ -15,10 +17,32 @@ namespace {
 
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kTextContentType = "text/plain; charset=utf-8";
-// The agent must stay light: a few workers are plenty for scrapes and probes,
-// and a short request timeout keeps a slow client from pinning one for long.
-constexpr const char* kNumThreads = "4";
-constexpr const char* kRequestTimeoutMs = "10000";
+// civetweb (1.15, Debian 12) gives each connection a worker thread from a
+// fixed pool for as long as the connection lasts, so held-open connections
+// (idle, or slowloris: a header byte a second) starve scrapes. Measured with
+// the former 4 threads and 10s timeout: 200 idle connections kept a scrape
+// waiting more than 60s, 20 slowloris ones 49s. The defence is two numbers:
+//  - request_timeout_ms bounds the whole wait for the request head (civetweb
+//    counts it from accept, not per read, so dripping bytes does not reset it)
+//    and each write. Prometheus sends its request at once and metrics fit in
+//    the socket buffers, so 3s is generous for a real client.
+//  - num_threads: the connections beyond it queue, and each round of held
+//    ones ahead of a scrape costs it one timeout. With 128 workers, 200 held
+//    connections delay a scrape by about one round (~3s, within Prometheus'
+//    10s scrape timeout). An idle worker costs ~20 KiB of RSS (measured: 4
+//    threads 6.8 MiB RSS, 128 about 10.5 MiB, 256 11.8 MiB).
+// Keep-alive stays off: an idle keep-alive connection would hold a worker
+// between scrapes, and a new TCP connection per 15s scrape costs nothing.
+// The queue and the backlog hold a burst of connections instead of having
+// the kernel drop SYNs, which would add seconds of retransmit to a scrape.
+// No linger setting: on Linux civetweb closes without draining the client.
+constexpr const char* kNumThreads = "128";
+constexpr const char* kRequestTimeoutMs = "3000";
+constexpr const char* kConnectionQueue = "512";
+constexpr const char* kListenBacklog = "512";
+// The whole request head (line and headers). Anything larger is civetweb's
+// 400 before a handler runs; a scrape's head is a few hundred bytes.
+constexpr const char* kMaxRequestSize = "16384";
 constexpr unsigned kFeatureIpv6 = 8;
 
 // civetweb reports why a bind failed only through its log callback, and only
@@ -140,6 +164,7 @@ struct HttpServer::Impl {
   HttpHandlers handlers;
   mg_context* ctx = nullptr;
   std::string root_page;
+  std::unique_ptr<LiveWebConfig> web;  // null without --web.config.file
 
   struct Response {
     int status = 200;
@@ -152,44 +177,64 @@ struct HttpServer::Impl {
     auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
     const mg_request_info* ri = mg_get_request_info(conn);
     Response r;
+    // One snapshot per request, so a reload mid-request cannot mix configs.
+    const std::shared_ptr<const WebConfig> config = self->web ? self->web->current() : nullptr;
     try {
-      r = self->route(conn, ri);
+      r = self->route(conn, ri, config);
     } catch (const std::exception& e) {
       // Nothing may unwind into civetweb's C frames.
       log::error("http handler failed", {{"path", ri->local_uri}, {"error", e.what()}});
       r = Response{500, kTextContentType, "internal error\n", {}};
     }
-    self->send(conn, ri, r);
+    self->send(conn, ri, r, config.get());
     return r.status;
   }
 
-  bool authorized(mg_connection* conn) const {
-    if (!options.web_config || !options.web_config->auth_required()) return true;
+  // Credentials from the Authorization header, checked against the web
+  // config in force now.
+  AuthResult authorize(mg_connection* conn, const WebConfig& config) const {
+    if (!config.auth_required()) return AuthResult::kGranted;
     const char* header = mg_get_header(conn, "Authorization");
-    if (header == nullptr) return false;
+    if (header == nullptr) return AuthResult::kDenied;
     std::string_view value(header);
-    if (!iequals_prefix(value, "basic ")) return false;
+    if (!iequals_prefix(value, "basic ")) return AuthResult::kDenied;
     value.remove_prefix(6);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     const std::string decoded = base64_decode(value);
     const auto colon = decoded.find(':');
-    if (colon == std::string::npos) return false;
-    return options.web_config->check(decoded.substr(0, colon), decoded.substr(colon + 1));
+    if (colon == std::string::npos) return AuthResult::kDenied;
+    return config.authenticate(decoded.substr(0, colon), decoded.substr(colon + 1));
   }
 
-  Response route(mg_connection* conn, const mg_request_info* ri) const {
-    const std::string_view uri = ri->local_uri != nullptr ? ri->local_uri : "";
-    // Kubelet probes carry no credentials, and "the loop is alive" tells an
-    // attacker nothing: /healthz is the one route open without auth.
-    if (uri != "/healthz" && !authorized(conn)) {
-      return {401,
-              kTextContentType,
-              "Unauthorized\n",
-              {{"WWW-Authenticate", "Basic realm=\"memoryguard\""}}};
-    }
+  Response route(mg_connection* conn, const mg_request_info* ri,
+                 const std::shared_ptr<const WebConfig>& config) const {
     const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
     const std::string_view method = ri->request_method != nullptr ? ri->request_method : "";
     const bool get = method == "GET" || method == "HEAD";
+    // No route reads a GET body; one that comes anyway is a confused or
+    // hostile client (request smuggling through a proxy), so refuse it before
+    // any bcrypt is spent. The body is never read: the connection closes.
+    if (get && (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") != nullptr)) {
+      return {400, kTextContentType, "a GET or HEAD request carries no body\n", {}};
+    }
+    // Kubelet probes carry no credentials, and "the loop is alive" tells an
+    // attacker nothing: /healthz is the one route open without auth.
+    if (path != "/healthz" && config) {
+      switch (authorize(conn, *config)) {
+        case AuthResult::kGranted:
+          break;
+        case AuthResult::kDenied:
+          return {401,
+                  kTextContentType,
+                  "Unauthorized\n",
+                  {{"WWW-Authenticate", "Basic realm=\"memoryguard\""}}};
+        case AuthResult::kBusy:
+          return {503,
+                  kTextContentType,
+                  "too many password checks at once; try again\n",
+                  {{"Retry-After", "1"}}};
+      }
+    }
     auto not_allowed = [](const char* allow) {
       return Response{405, kTextContentType, "Method Not Allowed\n", {{"Allow", allow}}};
     };
@@ -219,7 +264,8 @@ struct HttpServer::Impl {
     return {404, kTextContentType, "Not Found\n", {}};
   }
 
-  void send(mg_connection* conn, const mg_request_info* ri, const Response& r) const {
+  void send(mg_connection* conn, const mg_request_info* ri, const Response& r,
+            const WebConfig* config) const {
     mg_response_header_start(conn, r.status);
     mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
     const std::string length = std::to_string(r.body.size());
@@ -228,8 +274,8 @@ struct HttpServer::Impl {
     for (const auto& [name, value] : r.headers) {
       mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
     }
-    if (options.web_config) {
-      for (const auto& [name, value] : options.web_config->headers()) {
+    if (config != nullptr) {
+      for (const auto& [name, value] : config->headers()) {
         mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
       }
     }
@@ -271,6 +317,10 @@ HttpServer::HttpServer(HttpOptions options, HttpHandlers handlers)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->handlers = std::move(handlers);
+  if (impl_->options.web_config) {
+    impl_->web = std::make_unique<LiveWebConfig>(std::move(*impl_->options.web_config));
+    impl_->options.web_config.reset();
+  }
   const std::string metrics = html_escape(impl_->options.telemetry_path);
   impl_->root_page =
       "<!DOCTYPE html>\n<html><head><title>memoryguard</title></head><body>\n"
@@ -300,8 +350,21 @@ void HttpServer::start() {
   callbacks.log_message = &on_log_message;
   // No document_root: civetweb has nothing to serve files from, and every
   // request is answered by begin_request anyway.
-  const char* config[] = {"listening_ports",    ports.c_str(),     "num_threads", kNumThreads,
-                          "request_timeout_ms", kRequestTimeoutMs, nullptr};
+  const char* config[] = {"listening_ports",
+                          ports.c_str(),
+                          "num_threads",
+                          kNumThreads,
+                          "request_timeout_ms",
+                          kRequestTimeoutMs,
+                          "enable_keep_alive",
+                          "no",
+                          "connection_queue",
+                          kConnectionQueue,
+                          "listen_backlog",
+                          kListenBacklog,
+                          "max_request_size",
+                          kMaxRequestSize,
+                          nullptr};
   mg_init_data init{&callbacks, impl_.get(), config};
   char text[256] = "";
   unsigned code = 0;
@@ -316,10 +379,12 @@ void HttpServer::start() {
     if (why.empty()) why = "civetweb could not start";
     throw std::runtime_error("cannot listen on \"" + address + "\": " + why);
   }
+  if (impl_->web) impl_->web->start();
   log::info("listening", {{"address", address}, {"port", port()}, {"telemetry_path", path}});
 }
 
 void HttpServer::stop() {
+  if (impl_ && impl_->web) impl_->web->stop();
   if (impl_ && impl_->ctx != nullptr) {
     mg_stop(impl_->ctx);
     impl_->ctx = nullptr;

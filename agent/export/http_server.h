@@ -1,6 +1,8 @@
 #pragma once
 // /metrics, /healthz, / and POST /-/reload on civetweb. Everything else is
-// 404 (unknown path) or 405 (wrong method); no file is ever served.
+// 404 (unknown path) or 405 (wrong method), a GET with a body 400; no file is
+// ever served. With a web config, its file is followed while serving (see
+// LiveWebConfig).
 #include <functional>
 #include <memory>
 #include <optional>

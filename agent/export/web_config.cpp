@@ -13,6 +13,10 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "config/config_loader.h"
+#include "reload/config_watcher.h"
+#include "util/log.h"
+
 namespace mg {
 namespace {
 
@@ -20,6 +24,15 @@ namespace {
 // bcrypt each time. The key holds a salted SHA-256-crypt of the password, not
 // the password; the salt is random per process.
 constexpr std::size_t kMaxCachedLogins = 256;
+
+// One uncached bcrypt at a time, process-wide. bcrypt at cost 10 is ~50-100ms
+// of CPU by design; civetweb runs up to 128 handlers at once, so without this
+// a flood of wrong passwords would pin every core the agent may use and starve
+// the check loop. A real scraper pays bcrypt once and is then cached.
+std::timed_mutex& bcrypt_gate() {
+  static std::timed_mutex gate;
+  return gate;
+}
 
 // exporter-toolkit's list, with the values it allows (empty: any value).
 const std::map<std::string, std::set<std::string>>& allowed_headers() {
@@ -196,10 +209,11 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
   }
   std::stringstream buf;
   buf << in.rdbuf();
+  const std::string content = buf.str();
 
   YAML::Node root;
   try {
-    root = YAML::Load(buf.str());
+    root = YAML::Load(content);
   } catch (const YAML::Exception& e) {
     errors.add(e.mark, "yaml", e.msg);
     return std::move(errors.list());
@@ -207,7 +221,12 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
 
   WebConfig config;
   config.cache_ = std::make_shared<Cache>();
-  if (root.IsNull()) return config;  // an empty file: no auth, like exporter-toolkit
+  config.path_ = path;
+  config.content_hash_ = config_content_hash(content);
+  if (root.IsNull()) {  // an empty file: no auth, like exporter-toolkit
+    config.empty_file_ = true;
+    return config;
+  }
   if (!root.IsMap()) {
     errors.add(root.Mark(), "web config", "must be a mapping");
     return std::move(errors.list());
@@ -232,29 +251,101 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
   return config;
 }
 
-bool WebConfig::check(const std::string& user, const std::string& password) const {
-  if (users_.empty()) return true;
+AuthResult WebConfig::authenticate(const std::string& user, const std::string& password) const {
+  if (users_.empty()) return AuthResult::kGranted;
   // crypt takes a C string: a NUL would let "secret\0anything" pass as "secret".
-  if (password.find('\0') != std::string::npos) return false;
+  if (password.find('\0') != std::string::npos) return AuthResult::kDenied;
   const auto it = users_.find(user);
+  // Computed for unknown users too, so that they cost the same.
+  const std::string key = cache_ ? cache_->key(user, password) : std::string();
+  if (!key.empty() && it != users_.end()) {
+    std::lock_guard lock(cache_->mu);
+    if (cache_->logins.count(key) != 0) return AuthResult::kGranted;
+  }
+  std::unique_lock gate(bcrypt_gate(), std::defer_lock);
+  if (!gate.try_lock_for(bcrypt_wait_)) return AuthResult::kBusy;
+  // Concurrent first logins with the same credentials (a restart, a reload,
+  // a load test) queue here; the first one fills the cache for the rest.
+  if (!key.empty() && it != users_.end()) {
+    std::lock_guard lock(cache_->mu);
+    if (cache_->logins.count(key) != 0) return AuthResult::kGranted;
+  }
   if (it == users_.end()) {
     // Pay the same bcrypt an existing user would, so timing does not reveal
     // which user names exist.
     crypt_string(password, users_.begin()->second);
-    return false;
-  }
-  const std::string key = cache_ ? cache_->key(user, password) : std::string();
-  if (!key.empty()) {
-    std::lock_guard lock(cache_->mu);
-    if (cache_->logins.count(key) != 0) return true;
+    return AuthResult::kDenied;
   }
   const std::string computed = crypt_string(password, it->second);
-  if (computed.empty() || !constant_time_equal(computed, it->second)) return false;
+  gate.unlock();
+  if (computed.empty() || !constant_time_equal(computed, it->second)) return AuthResult::kDenied;
   if (!key.empty()) {
     std::lock_guard lock(cache_->mu);
     if (cache_->logins.size() >= kMaxCachedLogins) cache_->logins.clear();
     cache_->logins.insert(key);
   }
+  return AuthResult::kGranted;
+}
+
+LiveWebConfig::LiveWebConfig(WebConfig initial)
+    : path_(initial.path()),
+      bcrypt_wait_(initial.bcrypt_wait()),
+      current_(std::make_shared<const WebConfig>(std::move(initial))) {}
+
+LiveWebConfig::~LiveWebConfig() {
+  stop();
+}
+
+void LiveWebConfig::start() {
+  if (path_.empty() || watcher_) return;
+  watcher_ = std::make_unique<ConfigWatcher>(
+      path_, [this] { reload(); }, current()->content_hash());
+  watcher_->start();
+}
+
+void LiveWebConfig::stop() {
+  if (watcher_) watcher_->stop();
+  watcher_.reset();
+}
+
+std::shared_ptr<const WebConfig> LiveWebConfig::current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+LiveWebConfig::Counts LiveWebConfig::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+bool LiveWebConfig::reload() {
+  if (path_.empty()) return false;
+  auto loaded = WebConfig::load(path_);
+  if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
+    std::string joined;
+    for (const auto& e : *errors) joined += (joined.empty() ? "" : "; ") + e;
+    log::error("web config not reloaded; the previous one stays in force",
+               {{"file", path_}, {"err", joined}});
+    std::lock_guard lock(mu_);
+    ++counts_.rejected;
+    return false;
+  }
+  auto next = std::make_shared<WebConfig>(std::get<WebConfig>(std::move(loaded)));
+  if (next->empty_file() && current()->auth_required()) {
+    log::error("web config not reloaded; the previous one stays in force",
+               {{"file", path_},
+                {"err",
+                 "the file is empty (caught mid-write?); write `basic_auth_users: {}` to "
+                 "turn basic auth off"}});
+    std::lock_guard lock(mu_);
+    ++counts_.rejected;
+    return false;
+  }
+  next->set_bcrypt_wait(bcrypt_wait_);
+  log::info("web config reloaded", {{"file", path_}, {"users", next->user_count()}});
+  std::lock_guard lock(mu_);
+  current_ = std::move(next);
+  ++counts_.loaded;
   return true;
 }
 

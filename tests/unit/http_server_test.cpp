@@ -9,10 +9,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace mg {
 namespace {
@@ -60,6 +63,26 @@ Reply request(int port, const std::string& method, const std::string& path,
   if (r.head.rfind("HTTP/1.", 0) == 0 && r.head.size() > 12)
     r.status = std::stoi(r.head.substr(9, 3));
   return r;
+}
+
+// Sends `bytes` exactly as given and returns everything the server answered.
+std::string exchange(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string all;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return all;
 }
 
 struct Fixture {
@@ -146,6 +169,23 @@ TEST_F(HttpServerExport, UnknownPathIs404WrongMethodIs405) {
   EXPECT_THAT(get_reload.head, HasSubstr("Allow: POST"));
 }
 
+TEST_F(HttpServerExport, GetWithABodyIs400) {
+  Fixture& f = *shared_;
+  for (const char* req : {
+           "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+           "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nhello\r\n0\r\n\r\n",
+           "HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+       }) {
+    const std::string reply = exchange(f.port(), req);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 ")) << req;
+    EXPECT_THAT(reply, Not(HasSubstr("up 1"))) << req;
+  }
+  // An explicit empty body is no body.
+  EXPECT_THAT(exchange(f.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+              StartsWith("HTTP/1.1 200 "));
+}
+
 TEST_F(HttpServerExport, ReloadNeedsLifecycle) {
   Fixture& f = *shared_;
   Reply r = request(f.port(), "POST", "/-/reload");
@@ -219,6 +259,36 @@ TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
   EXPECT_EQ(request(f.port(), "GET", "/nope", good).status, 404);
   EXPECT_EQ(request(f.port(), "POST", "/-/reload", good).status, 200);
   EXPECT_EQ(f.reloads, 1);
+}
+
+TEST(HttpServerAuth, ChangedWebConfigFileTakesEffectWithoutRestart) {
+  char tmpl[] = "/tmp/mg_http_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/web.yml";
+  std::ofstream(path) << "basic_auth_users:\n  alice: " << bcrypt("pw") << "\n";
+  auto loaded = WebConfig::load(path);
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(loaded));
+  Fixture f;
+  HttpOptions o;
+  o.web_config = std::get<WebConfig>(loaded);
+  f.start(o);
+  const std::string old_pw = "Authorization: Basic YWxpY2U6cHc=\r\n";  // alice:pw
+  const std::string new_pw = "Authorization: Basic YWxpY2U6bmV3\r\n";  // alice:new
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", old_pw).status, 200);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", new_pw).status, 401);
+
+  std::ofstream(path + ".tmp") << "basic_auth_users:\n  alice: " << bcrypt("new") << "\n";
+  ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (request(f.port(), "GET", "/metrics", new_pw).status != 200 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", new_pw).status, 200);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", old_pw).status, 401);
+  f.server.reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(HttpServerExport, PortTakenThrowsNamingTheAddress) {

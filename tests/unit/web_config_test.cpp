@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace mg {
 namespace {
@@ -144,6 +148,109 @@ TEST_F(WebConfigTest, MissingFileIsAnError) {
   auto r = WebConfig::load(dir_ + "/absent.yml");
   ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(r));
   EXPECT_THAT(std::get<1>(r).front(), HasSubstr("absent.yml: cannot read the web config"));
+}
+
+bool eventually(const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return predicate();
+}
+
+// As kubectl and editors do: a new file renamed over the old one.
+void replace_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << content;
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+}
+
+TEST_F(WebConfigTest, LiveConfigFollowsTheFileAndKeepsTheOldOneWhenTheNewIsBad) {
+  const std::string path = write("basic_auth_users:\n  alice: " + bcrypt("one") + "\n");
+  auto r = WebConfig::load(path);
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  LiveWebConfig live(std::get<WebConfig>(std::move(r)));
+  live.start();
+  EXPECT_TRUE(live.current()->check("alice", "one"));
+
+  replace_file(
+      path, "basic_auth_users:\n  alice: " + bcrypt("two") + "\n  bob: " + bcrypt("three") + "\n");
+  ASSERT_TRUE(eventually([&] { return live.counts().loaded == 1; }));
+  EXPECT_FALSE(live.current()->check("alice", "one")) << "the old password still works";
+  EXPECT_TRUE(live.current()->check("alice", "two"));
+  EXPECT_TRUE(live.current()->check("bob", "three"));
+
+  // A typo must neither open the endpoint nor lock everyone out.
+  replace_file(path, "basic_auth_users:\n  alice: not-a-hash\n");
+  ASSERT_TRUE(eventually([&] { return live.counts().rejected == 1; }));
+  EXPECT_TRUE(live.current()->auth_required());
+  EXPECT_TRUE(live.current()->check("alice", "two"));
+
+  // In place (same inode), as `echo > file` does.
+  std::ofstream(path) << "basic_auth_users:\n  carol: " << bcrypt("four") << "\n";
+  ASSERT_TRUE(eventually([&] { return live.current()->check("carol", "four"); }));
+  EXPECT_FALSE(live.current()->check("alice", "two"));
+
+  // A file that turns empty is most likely being written: it must not turn
+  // auth off. An explicit empty user list does.
+  const auto rejected = live.counts().rejected;
+  std::ofstream(path).close();
+  ASSERT_TRUE(eventually([&] { return live.counts().rejected > rejected; }));
+  EXPECT_TRUE(live.current()->auth_required());
+  replace_file(path, "basic_auth_users: {}\n");
+  ASSERT_TRUE(eventually([&] { return !live.current()->auth_required(); }));
+
+  // A vanished file keeps what is in force.
+  std::filesystem::remove(path);
+  const auto before = live.counts();
+  EXPECT_FALSE(live.reload());
+  EXPECT_FALSE(live.current()->auth_required());
+  EXPECT_EQ(live.counts().rejected, before.rejected + 1);
+  live.stop();
+}
+
+TEST_F(WebConfigTest, BcryptRunsOneAtATimeAndAWaiterGivesUp) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  // Cost 11: 100+ ms, while the four threads below start within a millisecond.
+  ASSERT_NE(crypt_gensalt_rn("$2b$", 11, nullptr, 0, salt, sizeof salt), nullptr);
+  crypt_data data{};
+  const std::string hash = crypt_r("pw", salt, &data);
+  auto r = WebConfig::load(write("basic_auth_users:\n  alice: " + hash + "\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  WebConfig wc = std::get<WebConfig>(std::move(r));
+  wc.set_bcrypt_wait(std::chrono::milliseconds(0));
+
+  std::vector<AuthResult> results(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back(
+        [&, i] { results[i] = wc.authenticate(i % 2 ? "alice" : "mallory", "wrong"); });
+  }
+  for (auto& t : threads) t.join();
+  int busy = 0;
+  for (AuthResult result : results) {
+    EXPECT_NE(result, AuthResult::kGranted);
+    if (result == AuthResult::kBusy) ++busy;
+  }
+  EXPECT_GE(busy, 1) << "two bcrypts ran at once";
+  EXPECT_LE(busy, 3) << "no bcrypt ran at all";
+
+  // A cached login needs no bcrypt, so it is never busy.
+  wc.set_bcrypt_wait(std::chrono::seconds(30));
+  ASSERT_EQ(wc.authenticate("alice", "pw"), AuthResult::kGranted);
+  wc.set_bcrypt_wait(std::chrono::milliseconds(0));
+  std::thread hog([&] { wc.authenticate("alice", "wrong"); });
+  EXPECT_EQ(wc.authenticate("alice", "pw"), AuthResult::kGranted);
+  hog.join();
+}
+
+TEST_F(WebConfigTest, RemembersItsFileAndContentHash) {
+  const std::string path = write("basic_auth_users:\n");
+  auto r = WebConfig::load(path);
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  EXPECT_EQ(std::get<WebConfig>(r).path(), path);
+  EXPECT_FALSE(std::get<WebConfig>(r).content_hash().empty());
 }
 
 }  // namespace
