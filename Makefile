@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CONFIG ?= config/memoryguard.yaml
 
-.PHONY: all build run test soak bench bench-quick unit integration asan tsan format clean
+.PHONY: all build run test soak fuzz bench bench-quick unit integration asan tsan format clean
 
 all: build
 
@@ -40,6 +40,16 @@ tsan:
 	cmake --build build-tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -LE soak
 
+FUZZ_SECONDS ?= 10
+# libFuzzer comes with clang, so the fuzz targets have their own build tree:
+# replay the corpus (every past crash stays fixed), then fuzz each target.
+fuzz:
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DMEMORYGUARD_FUZZ=ON -DMEMORYGUARD_SANITIZE=address,undefined
+	cmake --build build-fuzz --target fuzz_targets -j$(JOBS)
+	ctest --test-dir build-fuzz --output-on-failure -L fuzz
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 # The benchmark of issue 4: the agent against its floors and peers on a real
 # population, in a private PID namespace. Not part of `make test`.
 bench-quick bench: build
@@ -50,4 +60,4 @@ format:
 	clang-format -i $$(git ls-files 'agent/*.cpp' 'agent/*.h' 'tests/*.cpp' 'tests/*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
