@@ -17,7 +17,7 @@ run: build
 	$(BUILD)/memoryguard --config.file=$(CONFIG)
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -LE soak
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -LE soak
 
 soak: build
 	ctest --test-dir $(BUILD) --output-on-failure -L soak
@@ -26,19 +26,19 @@ unit: build
 	ctest --test-dir $(BUILD) --output-on-failure -L unit
 
 integration: build
-	ctest --test-dir $(BUILD) --output-on-failure -L integration
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L integration
 
 # Sanitizer builds run the same suites; CI runs both.
 asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=address,undefined
 	cmake --build build-asan -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --test-dir build-asan --output-on-failure -LE soak
+	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) -LE soak
 
 tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=thread
 	cmake --build build-tsan -j$(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -LE soak
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) -LE soak
 
 FUZZ_SECONDS ?= 10
 # libFuzzer comes with clang, so the fuzz targets have their own build tree:

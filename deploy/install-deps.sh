@@ -8,6 +8,8 @@
 #                            systemd-analyze, and the npm packages pinned by
 #                            tests/deploy/kubernetes/package-lock.json)
 #   install-deps.sh --bench  also the benchmark's peers and tools (make bench)
+#   install-deps.sh --podman what tests/deploy/container_test.sh drives: podman
+#                            and debootstrap, to build and run the Dockerfile
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -15,9 +17,13 @@ packages="build-essential cmake make pkg-config git curl
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev"
 case "${1:-}" in
-  --test) packages="$packages prometheus util-linux procps systemd yq nodejs npm" ;;
+  --test) packages="$packages prometheus util-linux procps systemd yq wrk nodejs npm clang
+    libclang-rt-14-dev python3-yaml docker-compose" ;;
   # The peers and tools of tests/bench (make bench).
   --bench) packages="$packages util-linux procps python3 strace gnuplot-nox prometheus-process-exporter" ;;
+  # catatonit (the pod's init) and netavark are only Recommends of podman.
+  --podman) packages="podman buildah debootstrap fuse-overlayfs slirp4netns uidmap runc catatonit
+    netavark aardvark-dns iptables curl" ;;
 esac
 
 missing=""
