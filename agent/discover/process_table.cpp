@@ -1,5 +1,7 @@
 #include "discover/process_table.h"
 
+#include "util/log.h"
+
 namespace mg {
 
 void ScanErrors::count(ReadError e) {
@@ -50,8 +52,19 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
   stat_reads_ = 0;
   auto listed = proc_.list_pids(pids_);
   if (!listed) {
-    errors.count(listed.error());
+    // Not one process vanishing: /proc itself is gone or unreadable, and
+    // nothing is guarded until it is back. Counted every scan, said once.
+    ++errors.io;
+    if (!listing_failed_) {
+      listing_failed_ = true;
+      log::error("cannot list processes; nothing is guarded until it works again",
+                 {{"procfs", proc_.root()}, {"error", to_string(listed.error())}});
+    }
     return;
+  }
+  if (listing_failed_) {
+    listing_failed_ = false;
+    log::info("listing processes works again", {{"procfs", proc_.root()}});
   }
   const bool inodes_mean_identity = proc_.is_procfs();
   for (const PidEntry& entry : pids_) {

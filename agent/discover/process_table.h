@@ -105,6 +105,7 @@ class ProcessTable {
   std::vector<PidEntry> pids_;
   std::uint64_t scan_ = 0;
   std::size_t stat_reads_ = 0;
+  bool listing_failed_ = false;  // said once when it starts, once when it ends
 };
 
 }  // namespace mg

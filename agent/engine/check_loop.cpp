@@ -174,8 +174,14 @@ ReloadOutcome CheckLoop::reload(const std::string& why) {
     }
   }
   if (!loaded.config) {
+    // The answer to POST /-/reload: a generated config with 10,000 bad keys
+    // would otherwise make a megabyte of it.
+    constexpr std::size_t kErrorsShown = 20;
     std::string message;
-    for (const auto& e : loaded.errors) message += e.to_string() + "\n";
+    for (std::size_t i = 0; i < loaded.errors.size() && i < kErrorsShown; ++i)
+      message += loaded.errors[i].to_string() + "\n";
+    if (loaded.errors.size() > kErrorsShown)
+      message += "... and " + std::to_string(loaded.errors.size() - kErrorsShown) + " more\n";
     log::error("config reload failed; keeping the running config",
                {{"trigger", why},
                 {"file", options_.config_path},

@@ -170,15 +170,17 @@ Expected<std::string_view> ProcFs::read_file(pid_t pid, const char* name, std::s
   return read_path(build_path(pid, name), cap);
 }
 
-Expected<bool> ProcFs::list_pids(std::vector<pid_t>& out) {
-  out.clear();
-  DIR* dir = ::opendir(root_.c_str());
+namespace {
+
+// Calls `take(pid, inode)` for every process directory under `root`.
+template <typename Take>
+Expected<bool> for_each_pid_dir(const std::string& root, Take take) {
+  DIR* dir = ::opendir(root.c_str());
   if (dir == nullptr) return read_error_from_errno(errno);
   errno = 0;
   while (const dirent* e = ::readdir(dir)) {
-    const std::string_view name(e->d_name);
     pid_t pid = 0;
-    if (parse_num(name, pid) && pid > 0) out.push_back(pid);
+    if (parse_num(std::string_view(e->d_name), pid) && pid > 0) take(pid, e->d_ino);
   }
   const int err = errno;
   ::closedir(dir);
@@ -186,20 +188,16 @@ Expected<bool> ProcFs::list_pids(std::vector<pid_t>& out) {
   return true;
 }
 
+}  // namespace
+
+Expected<bool> ProcFs::list_pids(std::vector<pid_t>& out) {
+  out.clear();
+  return for_each_pid_dir(root_, [&](pid_t pid, ino_t) { out.push_back(pid); });
+}
+
 Expected<bool> ProcFs::list_pids(std::vector<PidEntry>& out) {
   out.clear();
-  DIR* dir = ::opendir(root_.c_str());
-  if (dir == nullptr) return read_error_from_errno(errno);
-  errno = 0;
-  while (const dirent* e = ::readdir(dir)) {
-    const std::string_view name(e->d_name);
-    pid_t pid = 0;
-    if (parse_num(name, pid) && pid > 0) out.push_back({pid, e->d_ino});
-  }
-  const int err = errno;
-  ::closedir(dir);
-  if (err != 0) return read_error_from_errno(err);
-  return true;
+  return for_each_pid_dir(root_, [&](pid_t pid, ino_t inode) { out.push_back({pid, inode}); });
 }
 
 Expected<ProcStat> ProcFs::read_stat(pid_t pid) {

@@ -80,12 +80,14 @@ TEST_F(FaultRuntimeTest, ProcfsThatVanishesMidRunIsSurvivedAndGuardingResumes) {
 
   // Removed: listing it fails, every scan, and every scan counts it.
   ASSERT_EQ(rmdir(proc_.c_str()), 0) << std::strerror(errno);
-  const double errors_before = agent.scrape().sum("memoryguard_scan_errors_total");
-  s = agent.wait_for_metrics(
-      [&](const Scrape& s) { return s.sum("memoryguard_scan_errors_total") >= errors_before + 5; },
-      5s);
-  EXPECT_GE(s.sum("memoryguard_scan_errors_total"), errors_before + 5)
-      << "a /proc that cannot be listed is not counted as a scan error";
+  const auto io_errors = [](const Scrape& s) {
+    return s.sum("memoryguard_scan_errors_total", {{"reason", "io"}});
+  };
+  const double errors_before = io_errors(agent.scrape());
+  s = agent.wait_for_metrics([&](const Scrape& s) { return io_errors(s) >= errors_before + 5; },
+                             5s);
+  EXPECT_GE(io_errors(s), errors_before + 5)
+      << "a /proc that cannot be listed is not counted as an io scan error";
   EXPECT_TRUE(agent.alive()) << agent.log();
   EXPECT_EQ(agent.get("/healthz").status, 200);
   EXPECT_TRUE(s.ok());
@@ -98,6 +100,14 @@ TEST_F(FaultRuntimeTest, ProcfsThatVanishesMidRunIsSurvivedAndGuardingResumes) {
   Helper& h = hog(10, {"--grow-mib=10", "--every-ms=100", "--max-mib=40"});
   const auto info = h.proc.wait_reaped(10s);
   ASSERT_TRUE(info) << "guarding did not resume once /proc was back:\n" << agent.log();
+  const std::string log = agent.log();
+  const auto said = [&](const std::string& line) {
+    std::size_t n = 0;
+    for (auto at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(said("cannot list processes"), 1u) << "said once, not every scan:\n" << log;
+  EXPECT_EQ(said("listing processes works again"), 1u) << log;
   EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
   EXPECT_TRUE(watched.proc.alive());
   const auto exit = agent.stop();

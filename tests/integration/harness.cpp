@@ -837,4 +837,15 @@ Agent& IntegrationTest::start_agent(const std::string& config_path,
   return agent;
 }
 
+void IntegrationTest::expect_promtool_accepts(const Scrape& scrape) {
+  if (access(kPromtool, X_OK) != 0) {
+    std::fprintf(stderr, "note: %s is absent; the exposition was not linted\n", kPromtool);
+    return;
+  }
+  const std::string file = path("metrics.txt");
+  write_file(file, scrape.text());
+  const RunResult r = run({kPromtool, "check", "metrics"}, dir(), 20s, file);
+  EXPECT_EQ(r.exit_code(), 0) << "promtool check metrics:\n" << r.out << r.err;
+}
+
 }  // namespace mgt

@@ -27,6 +27,7 @@ using Millis = std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr const char* kPromtool = "/usr/bin/promtool";
 
 // ---- children and their deaths -------------------------------------------
 
@@ -276,6 +277,10 @@ class IntegrationTest : public ::testing::Test {
   // Starts an agent and waits until it is healthy (a test failure if not).
   Agent& start_agent(const std::string& config_path, std::vector<std::string> extra_flags = {},
                      std::optional<uid_t> uid = std::nullopt);
+
+  // promtool's verdict on an exposition (a test failure if it rejects it);
+  // only a note where promtool is not installed.
+  void expect_promtool_accepts(const Scrape& scrape);
 
  private:
   std::string token_;

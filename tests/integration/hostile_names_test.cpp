@@ -15,7 +15,6 @@
 namespace mgt {
 namespace {
 
-constexpr const char* kPromtool = "/usr/bin/promtool";
 constexpr const char* kPrometheus = "/usr/bin/prometheus";
 
 std::string hex(const std::string& bytes) {
@@ -52,17 +51,6 @@ class HostileNamesTest : public IntegrationTest {
     std::vector<std::string> args{"--comm=" + hex(comm)};
     args.insert(args.end(), more.begin(), more.end());
     return spawn_helper("mgt_oddname", args);
-  }
-
-  void expect_promtool_accepts(const Scrape& s) {
-    if (access(kPromtool, X_OK) != 0) {
-      std::fprintf(stderr, "note: %s is absent; the exposition was not linted\n", kPromtool);
-      return;
-    }
-    const std::string file = path("metrics.txt");
-    write_file(file, s.text());
-    const RunResult r = run({kPromtool, "check", "metrics"}, dir(), 20s, file);
-    EXPECT_EQ(r.exit_code(), 0) << "promtool check metrics:\n" << r.out << r.err;
   }
 
   void expect_clean_stop(Agent& agent) {

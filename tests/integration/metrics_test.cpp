@@ -10,8 +10,6 @@
 namespace mgt {
 namespace {
 
-constexpr const char* kPromtool = "/usr/bin/promtool";
-
 bool valid_utf8(const std::string& s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -73,18 +71,6 @@ class MetricsTest : public IntegrationTest {
                  !s.find("memoryguard_cgroup_pss_bytes", {{"rule", "per_cgroup"}}).empty();
         },
         5s);
-  }
-
-  // promtool's verdict on an exposition; skipped where promtool is absent.
-  void expect_promtool_accepts(const Scrape& s) {
-    if (access(kPromtool, X_OK) != 0) {
-      std::fprintf(stderr, "note: %s is absent; the exposition was not linted\n", kPromtool);
-      return;
-    }
-    const std::string file = path("metrics.txt");
-    write_file(file, s.text());
-    const RunResult r = run({kPromtool, "check", "metrics"}, dir(), 20s, file);
-    EXPECT_EQ(r.exit_code(), 0) << "promtool check metrics:\n" << r.out << r.err;
   }
 
   Helper* watched_ = nullptr;
