@@ -50,7 +50,11 @@ void MemorySampler::refresh_detail(const Process& p, const DetailDemand& demand,
   if (it == entries_.end() || !demand.wanted) return;
   Entry& e = it->second;
   const TimePoint now = clock_.now();
-  bool read = !e.fig.have_detail || now - e.detail_at >= staleness_;
+  // A stale figure is refreshed within the same 1% budget as an optional
+  // read: for the gauges alone, a 4 GiB process whose read takes 0.2 s must
+  // not pay more than that (its gauge is then up to 20 s old, not 15).
+  bool read =
+      !e.fig.have_detail || (now - e.detail_at >= staleness_ && now >= e.next_optional_read);
   if (!read && (demand.force || (e.fig.rss >= demand.threshold &&
                                  (e.fig.pss >= demand.threshold || now >= e.next_optional_read)))) {
     // Even a read that judging needs waits out the hard cap: a huge process

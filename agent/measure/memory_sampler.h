@@ -3,7 +3,8 @@
 // USS <= PSS <= RSS, bounds the other two from above. smaps_rollup walks the
 // target's page tables under its mmap lock, so it is read only when the answer
 // can matter:
-//   - the figure is older than the staleness budget (stats_frequency), or
+//   - the figure is older than the staleness budget (stats_frequency) and the
+//     lock duty budget allows another read, or
 //   - the process's RSS has reached a limit it is judged against, and either
 //     its estimated PSS (last PSS + RSS growth since) has too, or the lock
 //     duty budget allows another read.

@@ -101,5 +101,44 @@ TEST_F(MemorySamplerTest, AVanishedProcessIsCountedNotFatal) {
   EXPECT_EQ(sampler.figures(4242), nullptr);
 }
 
+// Every reading of the clock is 100 ms later than the one before: each
+// rollup read "takes" 100 ms, as one of a 4 GiB process's does under load.
+class SlowReadClock final : public Clock {
+ public:
+  TimePoint now() const override { return now_ += std::chrono::milliseconds(100); }
+  double unix_seconds() const override { return 1.7e9; }
+  void advance(Duration d) { now_ += d; }
+
+ private:
+  mutable TimePoint now_{std::chrono::seconds(1000)};
+};
+
+TEST(MemorySamplerDuty, RefreshingAStaleFigureStaysWithinTheOnePercentBudget) {
+  FixtureTree tree;
+  FakeProcess f;
+  f.rss_kib = 4 * 1024 * 1024;
+  f.pss_kib = 4 * 1024 * 1024;
+  for (const auto& e : f.entries()) tree.add(e);
+  Process process;
+  process.id = {f.pid, f.start_time};
+  process.stat.pid = f.pid;
+  ProcFs proc{tree.root()};
+  SlowReadClock clock;
+  MemorySampler sampler{proc, clock, 1s};  // stats_frequency 1s: stale after every check
+  ScanErrors errors;
+  DetailDemand gauges_only;
+  gauges_only.wanted = true;
+  // Ten minutes of checks at 1 s.
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_TRUE(sampler.refresh_rss(process, errors));
+    sampler.refresh_detail(process, gauges_only, errors);
+    clock.advance(std::chrono::milliseconds(700));  // with the 3 readings above, 1 s a check
+  }
+  const auto& stats = sampler.stats();
+  const double duty = std::chrono::duration<double>(stats.rollup_time).count() / 600.0;
+  EXPECT_LE(duty, 0.011) << stats.rollup_reads << " reads";
+  EXPECT_GE(stats.rollup_reads, 30u) << "the gauge is still refreshed, only less often";
+}
+
 }  // namespace
 }  // namespace mg
