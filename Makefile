@@ -38,7 +38,7 @@ asan:
 tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMEMORYGUARD_SANITIZE=thread
 	cmake --build build-tsan -j$(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) -LE soak
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --test-dir build-tsan --output-on-failure -j$(JOBS) -LE soak
 
 FUZZ_SECONDS ?= 10
 # libFuzzer comes with clang, so the fuzz targets have their own build tree:

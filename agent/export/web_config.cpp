@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -29,10 +31,54 @@ constexpr std::size_t kMaxCachedLogins = 256;
 // of CPU by design; civetweb runs up to 128 handlers at once, so without this
 // a flood of wrong passwords would pin every core the agent may use and starve
 // the check loop. A real scraper pays bcrypt once and is then cached.
-std::timed_mutex& bcrypt_gate() {
-  static std::timed_mutex gate;
+// A mutex and a condition variable rather than std::timed_mutex: libstdc++ 12
+// waits on one with pthread_mutex_clocklock, which TSan does not intercept,
+// so every unlock was reported as an unlock of an unlocked mutex.
+class BcryptGate {
+ public:
+  // False when the gate stayed taken for all of `patience`.
+  bool enter(std::chrono::nanoseconds patience) {
+    std::unique_lock lock(mu_);
+    if (!free_cv_.wait_for(lock, patience, [this] { return !taken_; })) return false;
+    taken_ = true;
+    return true;
+  }
+  void leave() {
+    {
+      std::lock_guard lock(mu_);
+      taken_ = false;
+    }
+    free_cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable free_cv_;
+  bool taken_ = false;
+};
+
+BcryptGate& bcrypt_gate() {
+  static BcryptGate gate;
   return gate;
 }
+
+// Holds the gate until it is left or this goes out of scope.
+class GatePass {
+ public:
+  explicit GatePass(BcryptGate& gate) : gate_(gate) {}
+  ~GatePass() { leave(); }
+  GatePass(const GatePass&) = delete;
+  GatePass& operator=(const GatePass&) = delete;
+  bool enter(std::chrono::nanoseconds patience) { return inside_ = gate_.enter(patience); }
+  void leave() {
+    if (inside_) gate_.leave();
+    inside_ = false;
+  }
+
+ private:
+  BcryptGate& gate_;
+  bool inside_ = false;
+};
 
 // exporter-toolkit's list, with the values it allows (empty: any value).
 const std::map<std::string, std::set<std::string>>& allowed_headers() {
@@ -262,8 +308,8 @@ AuthResult WebConfig::authenticate(const std::string& user, const std::string& p
     std::lock_guard lock(cache_->mu);
     if (cache_->logins.count(key) != 0) return AuthResult::kGranted;
   }
-  std::unique_lock gate(bcrypt_gate(), std::defer_lock);
-  if (!gate.try_lock_for(bcrypt_wait_)) return AuthResult::kBusy;
+  GatePass gate(bcrypt_gate());
+  if (!gate.enter(bcrypt_wait_)) return AuthResult::kBusy;
   // Concurrent first logins with the same credentials (a restart, a reload,
   // a load test) queue here; the first one fills the cache for the rest.
   if (!key.empty() && it != users_.end()) {
@@ -277,7 +323,7 @@ AuthResult WebConfig::authenticate(const std::string& user, const std::string& p
     return AuthResult::kDenied;
   }
   const std::string computed = crypt_string(password, it->second);
-  gate.unlock();
+  gate.leave();
   if (computed.empty() || !constant_time_equal(computed, it->second)) return AuthResult::kDenied;
   if (!key.empty()) {
     std::lock_guard lock(cache_->mu);
