@@ -253,6 +253,25 @@ StagedPrograms& staged_programs() {
   return staged;
 }
 
+// The environment for a program run as another user: a sanitizer's
+// suppressions file in the build tree is as unreachable to it as the program,
+// so TSAN_OPTIONS points at a staged copy.
+std::vector<std::string> environment_for_other_user() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (std::string& var : env) {
+    if (!var.starts_with("TSAN_OPTIONS=")) continue;
+    const std::string key = "suppressions=";
+    const auto at = var.find(key);
+    if (at == std::string::npos) continue;
+    const auto from = at + key.size();
+    const auto to = var.find_first_of(" :", from);
+    const std::string path = var.substr(from, to == std::string::npos ? to : to - from);
+    var.replace(from, path.size(), staged_programs().copy_of(path));
+  }
+  return env;
+}
+
 }  // namespace
 
 Spawned spawn(const SpawnOptions& options) {
@@ -261,6 +280,11 @@ Spawned spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const std::vector<std::string> env =
+      options.uid ? environment_for_other_user() : std::vector<std::string>{};
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
 
   const int in =
       open_or_die(options.stdin_path.empty() ? "/dev/null" : options.stdin_path, O_RDONLY);
@@ -292,7 +316,10 @@ Spawned spawn(const SpawnOptions& options) {
           (setgroups(0, nullptr) != 0 || setgid(*options.uid) != 0 || setuid(*options.uid) != 0)) {
         _exit(126);
       }
-      execv(argv[0], argv.data());
+      if (options.uid)
+        execve(argv[0], argv.data(), envp.data());
+      else
+        execv(argv[0], argv.data());
       _exit(127);
     }
     if (pid < 0) throw std::runtime_error("fork failed");
