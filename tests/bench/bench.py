@@ -484,7 +484,7 @@ class Bench:
             a.wait_checks(2)
             for i in range(self.secs(10, 40)):
                 p = subprocess.Popen(
-                    [self.tool("mgb_leaker"), "--start-mib=16", "--step-mib=1", "--every-ms=5",
+                    [self.tool("mgb_leaker"), "--start-mib=16", "--step-mib=1", "--every-ms=40",
                      "--max-mib=512", f"--limit-bytes={limit}",
                      f"--delay-ms={random.randint(0, 1000)}", f"--marker={leak_marker}"],
                     stdout=subprocess.PIPE, text=True)
