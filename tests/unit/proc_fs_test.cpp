@@ -513,17 +513,30 @@ TEST(ProcFsReal, SmapsSumMatchesRollup) {
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
   // A paused child: its mappings do not move between the two reads, as ours
-  // would (reading allocates).
+  // would (reading allocates). It says when it is about to pause, and the
+  // reads are kept only when the rollup is the same before and after smaps:
+  // right after fork the child is still faulting pages in, more so under ASan.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    ::close(ready[0]);
+    (void)!::write(ready[1], "r", 1);
     for (;;) ::pause();
   }
+  ::close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
   const std::string dir = "/proc/" + std::to_string(child);
   std::string smaps, rollup;
-  for (int i = 0; i < 100 && smaps.empty(); ++i) {
+  for (int i = 0; i < 200; ++i) {
+    const std::string before = slurp((dir + "/smaps_rollup").c_str());
     smaps = slurp((dir + "/smaps").c_str());
     rollup = slurp((dir + "/smaps_rollup").c_str());
+    if (!smaps.empty() && before == rollup) break;
+    ::usleep(10'000);
   }
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
