@@ -29,7 +29,7 @@ class ChurnTest : public IntegrationTest {
            // Every churning child matches and is measured; none is over.
            "  - name: churn\n"
            "    match: " +
-           match_yaml("mgt_churn") +
+           match_yaml("mgt_(churn|blip)") +
            "\n"
            "    limit: 1Gi\n"
            "    measure: rss\n"
@@ -46,7 +46,7 @@ class ChurnTest : public IntegrationTest {
   }
 
   Helper& churn(const std::string& stats) {
-    return spawn_helper("mgt_churn", {"--inflight=16", "--child-ms=2", "--exec-every=4",
+    return spawn_helper("mgt_churn", {"--inflight=32", "--child-ms=2", "--exec-every=4",
                                       "--zombies=200", "--threads=20", "--stats=" + stats});
   }
 
