@@ -4,7 +4,8 @@
 // target's page tables under its mmap lock, so it is read only when the answer
 // can matter:
 //   - the figure is older than the staleness budget (stats_frequency) and the
-//     lock duty budget allows another read, or
+//     lock duty budget allows another read (a process's first refresh comes
+//     up to half that budget sooner, so that refreshes spread over checks), or
 //   - the process's RSS has reached a limit it is judged against, and either
 //     its estimated PSS (last PSS + RSS growth since) has too, or the lock
 //     duty budget allows another read.

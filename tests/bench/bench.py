@@ -277,6 +277,9 @@ class Bench:
         r = {}
         self.results["by_n"][n] = r
         try:
+            if self.args.latency_only:
+                self.latency(pop, r)
+                return r
             self.measure_n(n, pop, r)
             if n == self.first_n:
                 self.lock_duty(pop, r)
@@ -482,7 +485,7 @@ class Bench:
         lat, failed = [], 0
         try:
             a.wait_checks(2)
-            for i in range(self.secs(10, 40)):
+            for i in range(self.args.trials or self.secs(10, 40)):
                 p = subprocess.Popen(
                     [self.tool("mgb_leaker"), "--start-mib=16", "--step-mib=1", "--every-ms=40",
                      "--max-mib=512", f"--limit-bytes={limit}",
@@ -510,7 +513,7 @@ class Bench:
             f" over {len(lat)} trials ({failed} failed)")
 
     def run(self):
-        ns = [100] if self.quick else [100, 1000]
+        ns = [100] if self.quick or self.args.latency_only else [100, 1000]
         self.first_n = ns[0]
         for n in ns:
             self.run_n(n)
@@ -562,61 +565,62 @@ def report(res, where):
 
     last_n = None
     for n, r in sorted(res["by_n"].items()):
-        if "check" not in r:
+        if "skipped" in r:
             continue
         last_n = n
-        chk, fl = r["check"], r["floor_statm"]
-        per_proc = chk["cpu_ns_per_check"] / max(1, chk["matched"])
-        ratio = chk["cpu_ns_per_check"] / fl["cpu_ns_per_pass"]
-        row(f"1. CPU per check, N={n} ({chk['matched']:.0f} matched)",
-            f"{us(chk['cpu_ns_per_check'])} ({per_proc / 1e3:.1f} µs/process)",
-            f"statm floor {us(fl['cpu_ns_per_pass'])}", f"{ratio:.2f}×", "≤ 1.3×", verdict(ratio <= 1.3))
-        st = r["floor_stat+statm"]
-        row(f"1b. same, against stat+statm, N={n}", us(chk["cpu_ns_per_check"]),
-            f"stat+statm floor {us(st['cpu_ns_per_pass'])}",
-            f"{chk['cpu_ns_per_check'] / st['cpu_ns_per_pass']:.2f}×", "(reference)", "")
-        rf, fr = r["refresh"], r["floor_rollup"]
-        ratio = rf["cpu_ns_per_check"] / fr["cpu_ns_per_pass"]
-        row(f"2. CPU per full PSS refresh, N={n} ({rf['rollup_reads_per_check']:.1f} rollup reads/check)",
-            us(rf["cpu_ns_per_check"]), f"smaps_rollup floor {us(fr['cpu_ns_per_pass'])}",
-            f"{ratio:.2f}×", "≤ 1.1×", verdict(ratio <= 1.1))
-        if "exporter" in r:
-            ex = r["exporter"]
-            ratio = ex["cpu_ns_per_scrape"] / rf["cpu_ns_per_check"]
-            row(f"2b. full PSS refresh against process-exporter, N={n}", us(rf["cpu_ns_per_check"]),
-                f"process-exporter {us(ex['cpu_ns_per_scrape'])}/scrape "
-                f"(smaps {'on' if ex['gathers_pss'] else 'OFF?'})",
-                f"{ratio:.1f}× less", "≥ 10× less", verdict(ratio >= 10))
-        for key, iv in (("steady_1s", "1s"), ("steady_100ms", "100ms")):
-            share = r[key]["core_share"] * 100
-            target = "< 0.5%" if iv == "1s" and n >= 1000 else "(reference)"
-            ok = verdict(share < 0.5) if iv == "1s" and n >= 1000 else ""
-            row(f"3. CPU in steady state, interval {iv}, N={n} (PSS refresh every 15 s)",
-                f"{share:.3f}% of a core", "", "", target, ok)
-            if iv == "1s":
-                share = chk["cpu_ns_per_check"] / 1e7
-                row(f"3b. same, statm checks only (1 check/s × figure 1), N={n}",
-                    f"{share:.3f}% of a core", "", "", "(reference)", "")
-        seed = r["floor_smaps"]
-        row(f"peer: seed method (all of smaps), N={n}", us(seed["cpu_ns_per_pass"]) + " per check",
-            f"agent {us(chk['cpu_ns_per_check'])}/check",
-            f"{seed['cpu_ns_per_pass'] / chk['cpu_ns_per_check']:.0f}× the agent", "(reference)", "")
-        peaks = [r[k]["peak"] for k in ("check", "steady_1s", "steady_100ms", "refresh", "metrics")]
-        hwm = max(p["vmhwm"] for p in peaks)
-        threads = max(p["threads"] for p in peaks)
-        ex = r.get("exporter")
-        ref = f"process-exporter {ex['vmhwm'] / MIB:.1f} MiB, {ex['threads']} threads" if ex else ""
-        ok = hwm <= 16 * MIB and (not ex or hwm <= ex["vmhwm"] / 2)
-        row(f"4. peak RSS (VmHWM) and threads, N={n}", f"{hwm / MIB:.1f} MiB, {threads} threads", ref,
-            f"{hwm / ex['vmhwm']:.2f}×" if ex else "", "≤ 16 MiB and ≤ 0.5×",
-            verdict(ok) if n >= 1000 else "(N=1000 only)")
-        mt = r["metrics"]
-        row(f"7. /metrics latency, N={n}, 50 rules ({mt['bytes'] / 1024:.0f} KiB)",
-            f"p50 {ms(mt['p50_s'])}, p99 {ms(mt['p99_s'])}", "", "", "p99 ≤ 10 ms",
-            verdict(mt["p99_s"] <= 0.010))
-        if ex:
-            row(f"peer: process-exporter scrape, N={n}",
-                f"p50 {ms(ex['p50_s'])}, p99 {ms(ex['p99_s'])}", "", "", "(reference)", "")
+        if "check" in r:
+            chk, fl = r["check"], r["floor_statm"]
+            per_proc = chk["cpu_ns_per_check"] / max(1, chk["matched"])
+            ratio = chk["cpu_ns_per_check"] / fl["cpu_ns_per_pass"]
+            row(f"1. CPU per check, N={n} ({chk['matched']:.0f} matched)",
+                f"{us(chk['cpu_ns_per_check'])} ({per_proc / 1e3:.1f} µs/process)",
+                f"statm floor {us(fl['cpu_ns_per_pass'])}", f"{ratio:.2f}×", "≤ 1.3×", verdict(ratio <= 1.3))
+            st = r["floor_stat+statm"]
+            row(f"1b. same, against stat+statm, N={n}", us(chk["cpu_ns_per_check"]),
+                f"stat+statm floor {us(st['cpu_ns_per_pass'])}",
+                f"{chk['cpu_ns_per_check'] / st['cpu_ns_per_pass']:.2f}×", "(reference)", "")
+            rf, fr = r["refresh"], r["floor_rollup"]
+            ratio = rf["cpu_ns_per_check"] / fr["cpu_ns_per_pass"]
+            row(f"2. CPU per full PSS refresh, N={n} ({rf['rollup_reads_per_check']:.1f} rollup reads/check)",
+                us(rf["cpu_ns_per_check"]), f"smaps_rollup floor {us(fr['cpu_ns_per_pass'])}",
+                f"{ratio:.2f}×", "≤ 1.1×", verdict(ratio <= 1.1))
+            if "exporter" in r:
+                ex = r["exporter"]
+                ratio = ex["cpu_ns_per_scrape"] / rf["cpu_ns_per_check"]
+                row(f"2b. full PSS refresh against process-exporter, N={n}", us(rf["cpu_ns_per_check"]),
+                    f"process-exporter {us(ex['cpu_ns_per_scrape'])}/scrape "
+                    f"(smaps {'on' if ex['gathers_pss'] else 'OFF?'})",
+                    f"{ratio:.1f}× less", "≥ 10× less", verdict(ratio >= 10))
+            for key, iv in (("steady_1s", "1s"), ("steady_100ms", "100ms")):
+                share = r[key]["core_share"] * 100
+                target = "< 0.5%" if iv == "1s" and n >= 1000 else "(reference)"
+                ok = verdict(share < 0.5) if iv == "1s" and n >= 1000 else ""
+                row(f"3. CPU in steady state, interval {iv}, N={n} (PSS refresh every 15 s)",
+                    f"{share:.3f}% of a core", "", "", target, ok)
+                if iv == "1s":
+                    share = chk["cpu_ns_per_check"] / 1e7
+                    row(f"3b. same, statm checks only (1 check/s × figure 1), N={n}",
+                        f"{share:.3f}% of a core", "", "", "(reference)", "")
+            seed = r["floor_smaps"]
+            row(f"peer: seed method (all of smaps), N={n}", us(seed["cpu_ns_per_pass"]) + " per check",
+                f"agent {us(chk['cpu_ns_per_check'])}/check",
+                f"{seed['cpu_ns_per_pass'] / chk['cpu_ns_per_check']:.0f}× the agent", "(reference)", "")
+            peaks = [r[k]["peak"] for k in ("check", "steady_1s", "steady_100ms", "refresh", "metrics")]
+            hwm = max(p["vmhwm"] for p in peaks)
+            threads = max(p["threads"] for p in peaks)
+            ex = r.get("exporter")
+            ref = f"process-exporter {ex['vmhwm'] / MIB:.1f} MiB, {ex['threads']} threads" if ex else ""
+            ok = hwm <= 16 * MIB and (not ex or hwm <= ex["vmhwm"] / 2)
+            row(f"4. peak RSS (VmHWM) and threads, N={n}", f"{hwm / MIB:.1f} MiB, {threads} threads", ref,
+                f"{hwm / ex['vmhwm']:.2f}×" if ex else "", "≤ 16 MiB and ≤ 0.5×",
+                verdict(ok) if n >= 1000 else "(N=1000 only)")
+            mt = r["metrics"]
+            row(f"7. /metrics latency, N={n}, 50 rules ({mt['bytes'] / 1024:.0f} KiB)",
+                f"p50 {ms(mt['p50_s'])}, p99 {ms(mt['p99_s'])}", "", "", "p99 ≤ 10 ms",
+                verdict(mt["p99_s"] <= 0.010))
+            if ex:
+                row(f"peer: process-exporter scrape, N={n}",
+                    f"p50 {ms(ex['p50_s'])}, p99 {ms(ex['p99_s'])}", "", "", "(reference)", "")
         if "latency" in r:
             lt = r["latency"]
             row(f"5. detection latency, interval 1s, {len(lt['samples'])} trials ({lt['failed']} failed)",
@@ -691,6 +695,9 @@ def main():
     ap.add_argument("--build", default="build", help="build dir with memoryguard and bench/")
     ap.add_argument("--quick", action="store_true", help="N=100 only, short windows (< 2 min)")
     ap.add_argument("--out", default=None, help="where logs, results.json, bench.png go")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only figure 5, at N=100: for tuning the checks between checks")
+    ap.add_argument("--trials", type=int, default=0, help="latency trials (default 10 quick, 40 full)")
     args = ap.parse_args()
     if args.out is None:
         args.out = os.path.join(args.build, "bench-out")

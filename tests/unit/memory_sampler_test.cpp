@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <vector>
+
 #include "fake_proc.h"
 
 namespace mg {
@@ -56,14 +60,54 @@ TEST_F(MemorySamplerTest, FirstSightReadsTheRollupOnce) {
 
 TEST_F(MemorySamplerTest, RssUnderTheLimitNeedsNoRollupUntilStale) {
   sample(judged_at(500 * kMi));
+  // The first refresh falls in the second half of stats_frequency (where,
+  // from the pid), so that processes first read together spread out...
+  int first_refresh_at = 0;
+  for (int t = 1; t <= 15 && first_refresh_at == 0; ++t) {
+    clock.advance(1s);
+    if (sample(judged_at(500 * kMi)).fresh) first_refresh_at = t;
+  }
+  ASSERT_NE(first_refresh_at, 0) << "the gauges may not get older than stats_frequency";
+  EXPECT_GE(first_refresh_at, 7);
+  EXPECT_EQ(sampler.stats().rollup_reads, 2u);
+  // ...and from then on every stats_frequency exactly.
   for (int i = 0; i < 14; ++i) {
     clock.advance(1s);
     EXPECT_FALSE(sample(judged_at(500 * kMi)).fresh);
   }
-  EXPECT_EQ(sampler.stats().rollup_reads, 1u);
-  clock.advance(1s);  // 15s: the gauges may not get older than stats_frequency
+  clock.advance(1s);
   EXPECT_TRUE(sample(judged_at(500 * kMi)).fresh);
-  EXPECT_EQ(sampler.stats().rollup_reads, 2u);
+  EXPECT_EQ(sampler.stats().rollup_reads, 3u);
+}
+
+TEST_F(MemorySamplerTest, ProcessesFirstReadTogetherAreRefreshedAtDifferentChecks) {
+  std::vector<Process> many;
+  for (int pid = 200; pid < 260; ++pid) {
+    FakeProcess f;
+    f.pid = pid;
+    for (const auto& e : f.entries()) tree.add(e);
+    Process p;
+    p.id = {f.pid, f.start_time};
+    p.stat.pid = f.pid;
+    many.push_back(p);
+  }
+  std::map<int, int> refreshed_at;  // second -> processes refreshed then
+  for (int t = 0; t <= 15; ++t) {
+    for (const Process& p : many) {
+      ASSERT_TRUE(sampler.refresh_rss(p, errors));
+      sampler.refresh_detail(p, judged_at(500 * kMi), errors);
+      if (t > 0 && sampler.figures(p.id.pid)->fresh) ++refreshed_at[t];
+    }
+    clock.advance(1s);
+  }
+  int total = 0;
+  int most = 0;
+  for (const auto& [t, n] : refreshed_at) {
+    total += n;
+    most = std::max(most, n);
+  }
+  EXPECT_EQ(total, 60) << "each refreshed once within stats_frequency";
+  EXPECT_LE(most, 20) << "a third of them or more were refreshed by one check";
 }
 
 TEST_F(MemorySamplerTest, GrowthThatCouldCrossTheLimitForcesARead) {
