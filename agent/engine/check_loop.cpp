@@ -227,11 +227,19 @@ void CheckLoop::run() {
   using std::chrono::steady_clock;
   heartbeat_ = steady_clock::now().time_since_epoch().count();
   TimePoint next = steady_clock::now();
+  // When the last check brought forward by a crossing may be followed by
+  // another (see below).
+  TimePoint early_allowed{};
+  bool this_check_early = false;
   for (bool stopping = false; !stopping;) {
     process_reloads();
     const auto start = steady_clock::now();
     CheckReport report = check(false);
     const auto end = steady_clock::now();
+    if (this_check_early) {
+      early_allowed = end + std::max<Duration>(20 * (end - start), fast_policy_.min_period);
+      this_check_early = false;
+    }
     metrics_.scan_finished(std::chrono::duration<double>(end - start).count());
     heartbeat_ = end.time_since_epoch().count();
     if (log::enabled(log::Level::kDebug) && end - last_summary_ >= config_->stats_frequency) {
@@ -246,10 +254,11 @@ void CheckLoop::run() {
     }
     // Until the next full check, look at the processes near their limit as
     // they come due (fast_'s times come from clock_, the steady clock when
-    // the loop runs). A crossing brings the full check forward, but full
-    // checks asked for that way take at most 5% of the time, so a process
-    // that bobs around its limit cannot make the agent spin.
-    const Duration least_gap = std::max<Duration>(20 * (end - start), fast_policy_.min_period);
+    // the loop runs). A crossing brings the full check forward at once, but
+    // the checks brought forward take at most 5% of the time, so a process
+    // that bobs around its limit cannot make the agent spin. (The cap counts
+    // from the last such check, not from the regular one: measured from the
+    // regular check, it made every kill wait 20 times a check's duration.)
     std::optional<TimePoint> early;
     for (;;) {
       TimePoint wake = next;
@@ -265,8 +274,12 @@ void CheckLoop::run() {
         if (stopping_ || !reloads_.empty()) break;
       }
       const auto now = steady_clock::now();
-      if (now >= next || (early && now >= *early)) break;
-      if (!early && run_fast_checks()) early = std::max<TimePoint>(now, end + least_gap);
+      if (now >= next) break;
+      if (early && now >= *early) {
+        this_check_early = true;
+        break;
+      }
+      if (!early && run_fast_checks()) early = std::max<TimePoint>(now, early_allowed);
     }
   }
   // Finish what is under way for a short while, then abandon it explicitly.
