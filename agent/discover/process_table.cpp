@@ -1,5 +1,7 @@
 #include "discover/process_table.h"
 
+#include <optional>
+
 #include "util/log.h"
 
 namespace mg {
@@ -67,14 +69,27 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
     log::info("listing processes works again", {{"procfs", proc_.root()}});
   }
   const bool inodes_mean_identity = proc_.is_procfs();
+  // A young process has its stat re-read at every scan, because an exec that
+  // renames it usually follows its fork. Young by its real age where /proc
+  // tells it: when the agent starts on a host of old processes, they are not
+  // all re-read at every scan for their first attribute_ttl.
+  std::optional<std::uint64_t> young_after_ticks;
+  if (auto up = proc_.read_uptime()) {
+    const double ticks = static_cast<double>(proc_.clock_ticks_per_second());
+    const double young = std::chrono::duration<double>(attribute_ttl).count() * ticks;
+    const double now_ticks = *up * ticks;
+    young_after_ticks =
+        now_ticks > young ? static_cast<std::uint64_t>(now_ticks - young) : std::uint64_t{0};
+  }
   for (const PidEntry& entry : pids_) {
     const pid_t pid = entry.pid;
     auto found = processes_.find(pid);
     bool read_stat = found == processes_.end() || !inodes_mean_identity;
     if (!read_stat) {
       const Process& known = found->second;
-      read_stat = known.ino != entry.ino || now >= known.refresh_due ||
-                  now - known.first_seen_at < attribute_ttl;
+      const bool young = young_after_ticks ? known.id.start_time >= *young_after_ticks
+                                           : now - known.first_seen_at < attribute_ttl;
+      read_stat = known.ino != entry.ino || now >= known.refresh_due || young;
     }
     if (!read_stat) {
       Process& p = found->second;

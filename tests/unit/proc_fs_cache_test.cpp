@@ -160,5 +160,29 @@ TEST(ProcessTableInodeTest, ASteadyScanReadsNoStatAndAReusedOrSuspectPidIsReRead
   EXPECT_EQ(table.find(pid), nullptr);
 }
 
+TEST(ProcessTableInodeTest, OldProcessesFoundAtStartAreNotReadAtEveryScan) {
+  ProcFs fs("/proc");
+  CgroupFs cgroups("/sys/fs/cgroup");
+  ProcessTable table(fs, cgroups);
+  ManualClock clock;
+  const Duration ttl = std::chrono::seconds(10);
+  ScanErrors errors;
+  table.scan(clock.now(), {}, ttl, errors);
+  clock.advance(std::chrono::seconds(1));
+  table.scan(clock.now(), {}, ttl, errors);
+  // Every process was first seen a second ago, yet only those that are
+  // really young (an exec may still follow their fork) are read again.
+  const double up = *fs.read_uptime();
+  const double ticks = static_cast<double>(fs.clock_ticks_per_second());
+  std::size_t young = 0;
+  std::size_t old = 0;
+  for (const auto& [pid, p] : table.processes()) {
+    const double age = up - static_cast<double>(p.id.start_time) / ticks;
+    (age < 12 ? young : old) += 1;
+  }
+  ASSERT_GT(old, 5u) << "pid 1 and the kernel threads at least are old";
+  EXPECT_LE(table.stat_reads(), young + 5);
+}
+
 }  // namespace
 }  // namespace mg
