@@ -200,6 +200,7 @@ class Population:
         else:
             raise RuntimeError("population died before it was ready")
         self.small = small
+        self.ready_at = time.monotonic()
 
     def pid_of(self, role, mib):
         return next(p for r, m, p in self.members if r == role and m == mib)
@@ -296,6 +297,14 @@ class Bench:
             log(f"N={n}: floor {mode}: {r[f'floor_{mode}']['cpu_ns_per_pass'] / 1e3:.0f} us/pass"
                 f" over {r[f'floor_{mode}']['processes']:.0f} processes")
         pop_rule = self.rule("population", m, "64Gi")
+        # The agent re-reads the stat of a process younger than 10 s at every
+        # check (an exec usually follows a fork). A real population is mostly
+        # older, so the agent's windows start once this one is (the floors
+        # above take that long in full mode anyway).
+        settle = pop.ready_at + 11 - time.monotonic()
+        if settle > 0:
+            log(f"N={n}: waiting {settle:.1f}s for the population to be 11 s old")
+            time.sleep(settle)
 
         # 1. one check: statm only (no PSS is ever stale in the window)
         a = Agent(self, f"n{n}-check", self.config("100ms", "1h", pop_rule))
