@@ -49,7 +49,7 @@ FROM ${DEBIAN_IMAGE}
 # apt's lists and caches (pkgcache.bin alone is ~40 MB) leave with the layer.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libprometheus-cpp-core1.0 libcivetweb1 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      libprometheus-cpp-core1.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
       libre2-9 libcrypt1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb
 COPY --from=build /out/bin/memoryguard /usr/bin/memoryguard

@@ -1,332 +1,339 @@
 #include "export/http_server.h"
 
-#include <civetweb.h>
+// GCC rejects (-Wtsan) the fences Asio puts around each handler call in a
+// TSan build: TSan cannot model them. Handlers pass between threads through
+// the scheduler's mutex-guarded queue, which TSan does see, so without the
+// fences it still checks every hand-over. Only this file includes Asio.
+#if defined(__SANITIZE_THREAD__)
+#define BOOST_ASIO_DISABLE_FENCED_BLOCK
+#endif
 
-#include <cctype>
-#include <cstring>
-#include <memory>
-#include <mutex>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstddef>
 #include <stdexcept>
 #include <string_view>
-#include <vector>
+#include <thread>
+#include <utility>
 
+#include "export/http_routes.h"
+#include "export/listen_address.h"
 #include "util/log.h"
 
 namespace mg {
 namespace {
 
-constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
-constexpr const char* kTextContentType = "text/plain; charset=utf-8";
-// civetweb (1.15, Debian 12) gives each connection a worker thread from a
-// fixed pool for as long as the connection lasts, so held-open connections
-// (idle, or slowloris: a header byte a second) starve scrapes. Measured with
-// the former 4 threads and 10s timeout: 200 idle connections kept a scrape
-// waiting more than 60s, 20 slowloris ones 49s. The defence is two numbers:
-//  - request_timeout_ms bounds the whole wait for the request head (civetweb
-//    counts it from accept, not per read, so dripping bytes does not reset it)
-//    and each write. Prometheus sends its request at once and metrics fit in
-//    the socket buffers, so 3s is generous for a real client.
-//  - num_threads: the connections beyond it queue, and each round of held
-//    ones ahead of a scrape costs it one timeout. With 128 workers, 200 held
-//    connections delay a scrape by about one round (~3s, within Prometheus'
-//    10s scrape timeout). An idle worker costs ~20 KiB of RSS (measured: 4
-//    threads 6.8 MiB RSS, 128 about 10.5 MiB, 256 11.8 MiB).
-// Keep-alive stays off: an idle keep-alive connection would hold a worker
-// between scrapes, and a new TCP connection per 15s scrape costs nothing.
-// The queue and the backlog hold a burst of connections instead of having
-// the kernel drop SYNs, which would add seconds of retransmit to a scrape.
-// No linger setting: on Linux civetweb closes without draining the client.
-constexpr const char* kNumThreads = "128";
-constexpr const char* kRequestTimeoutMs = "3000";
-constexpr const char* kConnectionQueue = "512";
-constexpr const char* kListenBacklog = "512";
-// The whole request head (line and headers). Anything larger is civetweb's
-// 400 before a handler runs; a scrape's head is a few hundred bytes.
-constexpr const char* kMaxRequestSize = "16384";
-constexpr unsigned kFeatureIpv6 = 8;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using namespace std::chrono_literals;
 
-// civetweb reports why a bind failed only through its log callback, and only
-// on the thread that calls mg_start2; this collects it for the exception.
-thread_local std::string* t_start_log = nullptr;
+// Connections are cheap here (a socket and a buffer that starts at 512
+// bytes), so held-open ones (idle, or slowloris: a header byte a second) no
+// longer starve scrapes as civetweb's thread-per-connection did. What bounds
+// them is time and number:
+//  - the request head (line and headers) must be complete 3s after accept.
+//    tcp_stream's expiry is a point in time set once, so dripping bytes does
+//    not extend it. Prometheus sends its request at once: 3s is generous.
+//  - the answer must be written within 10s: a big metrics page to a client
+//    that does not read would otherwise hold the connection forever.
+//  - 1024 connections at once; more are closed as soon as accepted, so a
+//    flood cannot use up the process' file descriptors.
+// No keep-alive: a new TCP connection per 15s scrape costs nothing, and the
+// server never has to tell an idle keep-alive connection from a held one.
+constexpr auto kHeadDeadline = 3s;
+constexpr auto kWriteDeadline = 10s;
+// After the answer, what the client still sends is read and dropped until it
+// closes: closing a socket with unread bytes sends a reset, which can destroy
+// the answer before the client reads it (a 400 to a 70 KB header).
+constexpr auto kLingerDeadline = 1s;
+constexpr std::size_t kMaxConnections = 1024;
+// Holds a burst of connects instead of having the kernel drop SYNs, which
+// would add seconds of retransmit to a scrape.
+constexpr int kListenBacklog = 512;
+// The whole request head; a scrape's is a few hundred bytes.
+constexpr std::uint32_t kMaxRequestHead = 16 * 1024;
+// Handlers block (bcrypt ~100ms, a reload until the check loop has reloaded),
+// so they run on two lanes of one thread each, never on the I/O thread. The
+// quick lane answers what needs no bcrypt: scrapes without auth or with a
+// remembered login, probes, refusals. Anything that needs bcrypt moves on to
+// the slow lane, with reloads. So a flood of wrong passwords queues behind
+// itself and not in front of Prometheus. More threads would not verify
+// passwords faster: the bcrypt gate runs one at a time (see web_config.cpp).
+struct Lanes {
+  asio::thread_pool quick{1};
+  asio::thread_pool slow{1};
+};
 
-int on_log_message(const mg_connection*, const char* message) {
-  if (t_start_log != nullptr) {
-    if (!t_start_log->empty()) t_start_log->append("; ");
-    t_start_log->append(message);
-  } else {
-    log::warn("http server error", {{"error", message}});
+// Beast refuses any version but 1.0 and 1.1 as a malformed head; a request
+// line that is well formed but names another version deserves 505.
+bool asks_for_another_version(std::string_view received) {
+  const std::string_view line = received.substr(0, received.find("\r\n"));
+  if (line.size() < 8) return false;
+  const std::string_view version = line.substr(line.size() - 8);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return version.substr(0, 5) == "HTTP/" && digit(version[5]) && version[6] == '.' &&
+         digit(version[7]) && line.find(' ') < line.size() - 9;
+}
+
+// One client connection, from accept to close. Only the I/O thread touches
+// it: a handler lane gets a copy of the parsed request and posts the answer
+// back.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, const HttpRoutes& routes, Lanes& lanes,
+             std::atomic<std::size_t>& open)
+      : stream_(std::move(socket)),
+        buffer_(kMaxRequestHead),
+        routes_(routes),
+        lanes_(lanes),
+        open_(open) {
+    open_.fetch_add(1, std::memory_order_relaxed);
   }
-  return 1;
-}
+  ~Connection() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  void start() {
+    parser_.header_limit(kMaxRequestHead);
+    stream_.expires_after(kHeadDeadline);
+    http::async_read_header(
+        stream_, buffer_, parser_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
   }
-  return true;
-}
 
-bool valid_host(std::string_view s) {
-  for (char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') return false;
-  }
-  return !s.empty();
-}
-
-// A malformed address is a bad flag (exit 2), unlike a port that is taken.
-[[noreturn]] void bad_address(const std::string& address, const std::string& why) {
-  throw std::invalid_argument("--web.listen-address: \"" + address + "\": " + why);
-}
-
-// Go's address forms (":9756", "host:9756", "[::1]:9756") to civetweb's
-// listening_ports syntax, where a comma would start a second port and a
-// trailing 's' or 'r' would mean TLS or redirect: so validate, not pass through.
-std::string to_civetweb_ports(const std::string& address) {
-  std::string host;
-  std::string port;
-  bool ipv6 = false;
-  if (!address.empty() && address.front() == '[') {
-    const auto close = address.find("]:");
-    if (close == std::string::npos) bad_address(address, "expected [ipv6]:port");
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-    ipv6 = true;
-    for (char c : host) {
-      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
-        bad_address(address, "not an IPv6 address in brackets");
-      }
+ private:
+  void on_head(error_code ec) {
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
+      return;  // nobody to answer; tcp_stream has closed a timed-out socket
     }
-  } else {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos) bad_address(address, "expected host:port or :port");
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (!host.empty() && !valid_host(host)) bad_address(address, "not a host name or IPv4 address");
-  }
-  if (!all_digits(port) || port.size() > 5 || std::stoul(port) > 65535) {
-    bad_address(address, "the port must be a number from 0 to 65535");
-  }
-  const bool have_ipv6 = mg_check_feature(kFeatureIpv6) != 0;
-  if (ipv6) {
-    if (!have_ipv6) {
-      bad_address(address,
-                  "this build's civetweb has no IPv6 support; listen on an IPv4 address, or on "
-                  ":" +
-                      port + " for every IPv4 address");
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      respond(false, routes_.refuse(400, "the request head is larger than 16 KiB\n"));
+      return;
     }
-    // civetweb spells "every address, IPv4 and IPv6" as +port.
-    if (host == "::") return "+" + port;
-    return "[" + host + "]:" + port;
-  }
-  if (host.empty()) return have_ipv6 ? "+" + port : port;
-  return host + ":" + port;
-}
-
-std::string base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const int v = value(c);
-    if (v < 0) return {};
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    const auto received = buffer_.cdata();
+    if (ec == http::error::bad_version &&
+        asks_for_another_version({static_cast<const char*>(received.data()), received.size()})) {
+      respond(false, routes_.refuse(505, "HTTP Version Not Supported\n"));
+      return;
     }
+    if (ec) {
+      respond(false, routes_.refuse(400, "bad request: " + ec.message() + "\n"));
+      return;
+    }
+    const auto& head = parser_.get();
+    if (head.method() == http::verb::unknown) {
+      respond(false, routes_.refuse(400, "unknown method\n"));
+      return;
+    }
+    const std::string_view target(head.target().data(), head.target().size());
+    // Only origin-form ("/path?query"): no proxying, no "OPTIONS *".
+    if (target.empty() || target.front() != '/') {
+      respond(false, routes_.refuse(400, "the request target must be a path\n"));
+      return;
+    }
+    HttpRequest request;
+    request.method.assign(head.method_string().data(), head.method_string().size());
+    request.path = std::string(target.substr(0, target.find('?')));
+    if (const auto it = head.find(http::field::authorization); it != head.end()) {
+      request.authorization.assign(it->value().data(), it->value().size());
+    }
+    const auto length = parser_.content_length();
+    request.has_body = (length && *length > 0) || parser_.chunked() ||
+                       head.find(http::field::transfer_encoding) != head.end();
+    const bool head_only = head.method() == http::verb::head;
+    if (request.path == "/-/reload") {
+      answer_slowly(std::move(request), head_only);
+      return;
+    }
+    asio::post(lanes_.quick,
+               [self = shared_from_this(), request = std::move(request), head_only]() mutable {
+                 if (auto response = self->routes_.answer(request, Bcrypt::kNotHere)) {
+                   self->send_back(std::move(*response), head_only);
+                 } else {
+                   self->answer_slowly(std::move(request), head_only);
+                 }
+               });
   }
-  return out;
-}
 
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  // On the slow lane; called from the I/O thread or the quick lane, it only
+  // posts, and touches nothing of the connection but the immutable parts.
+  void answer_slowly(HttpRequest request, bool head_only) {
+    asio::post(lanes_.slow,
+               [self = shared_from_this(), request = std::move(request), head_only]() mutable {
+                 self->send_back(*self->routes_.answer(request, Bcrypt::kAllowed), head_only);
+               });
   }
-  return true;
-}
+
+  // From a lane back to the I/O thread.
+  void send_back(HttpResponse response, bool head_only) {
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), head_only, response = std::move(response)]() mutable {
+                 self->respond(head_only, std::move(response));
+               });
+  }
+
+  void respond(bool head_only, HttpResponse r) {
+    response_.version(11);
+    response_.result(static_cast<unsigned>(r.status));
+    response_.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) response_.insert(name, value);
+    response_.content_length(r.body.size());
+    response_.keep_alive(false);
+    if (!head_only) response_.body() = std::move(r.body);
+    stream_.expires_after(kWriteDeadline);
+    http::async_write(stream_, response_, [self = shared_from_this()](error_code ec, std::size_t) {
+      if (!ec) self->linger();
+    });
+  }
+
+  void linger() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    stream_.expires_after(kLingerDeadline);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(512),
+                            [self = shared_from_this()](error_code ec, std::size_t) {
+                              if (!ec) self->drain();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request_parser<http::empty_body> parser_;
+  http::response<http::string_body> response_;
+  const HttpRoutes& routes_;
+  Lanes& lanes_;
+  std::atomic<std::size_t>& open_;
+};
 
 }  // namespace
 
 struct HttpServer::Impl {
   HttpOptions options;
-  HttpHandlers handlers;
-  mg_context* ctx = nullptr;
-  std::string root_page;
   std::unique_ptr<LiveWebConfig> web;  // null without --web.config.file
+  std::unique_ptr<HttpRoutes> routes;
 
-  struct Response {
-    int status = 200;
-    std::string content_type = kTextContentType;
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-  };
+  // Set by start(), cleared by stop(); the order of destruction matters (the
+  // pool's queued work holds connections, whose sockets belong to io).
+  std::unique_ptr<asio::io_context> io;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_pause;
+  std::unique_ptr<Lanes> lanes;
+  std::thread io_thread;
+  std::atomic<std::size_t> open_connections{0};
+  int bound_port = 0;
 
-  static int on_request(mg_connection* conn) {
-    auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
-    const mg_request_info* ri = mg_get_request_info(conn);
-    Response r;
-    // One snapshot per request, so a reload mid-request cannot mix configs.
-    const std::shared_ptr<const WebConfig> config = self->web ? self->web->current() : nullptr;
-    try {
-      r = self->route(conn, ri, config);
-    } catch (const std::exception& e) {
-      // Nothing may unwind into civetweb's C frames.
-      log::error("http handler failed", {{"path", ri->local_uri}, {"error", e.what()}});
-      r = Response{500, kTextContentType, "internal error\n", {}};
-    }
-    self->send(conn, ri, r, config.get());
-    return r.status;
-  }
-
-  // Credentials from the Authorization header, checked against the web
-  // config in force now.
-  AuthResult authorize(mg_connection* conn, const WebConfig& config) const {
-    if (!config.auth_required()) return AuthResult::kGranted;
-    const char* header = mg_get_header(conn, "Authorization");
-    if (header == nullptr) return AuthResult::kDenied;
-    std::string_view value(header);
-    if (!iequals_prefix(value, "basic ")) return AuthResult::kDenied;
-    value.remove_prefix(6);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    const std::string decoded = base64_decode(value);
-    const auto colon = decoded.find(':');
-    if (colon == std::string::npos) return AuthResult::kDenied;
-    return config.authenticate(decoded.substr(0, colon), decoded.substr(colon + 1));
-  }
-
-  Response route(mg_connection* conn, const mg_request_info* ri,
-                 const std::shared_ptr<const WebConfig>& config) const {
-    const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
-    const std::string_view method = ri->request_method != nullptr ? ri->request_method : "";
-    const bool get = method == "GET" || method == "HEAD";
-    // No route reads a GET body; one that comes anyway is a confused or
-    // hostile client (request smuggling through a proxy), so refuse it before
-    // any bcrypt is spent. The body is never read: the connection closes.
-    if (get && (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") != nullptr)) {
-      return {400, kTextContentType, "a GET or HEAD request carries no body\n", {}};
-    }
-    // Kubelet probes carry no credentials, and "the loop is alive" tells an
-    // attacker nothing: /healthz is the one route open without auth.
-    if (path != "/healthz" && config) {
-      switch (authorize(conn, *config)) {
-        case AuthResult::kGranted:
-          break;
-        case AuthResult::kDenied:
-          return {401,
-                  kTextContentType,
-                  "Unauthorized\n",
-                  {{"WWW-Authenticate", "Basic realm=\"memoryguard\""}}};
-        case AuthResult::kBusy:
-          return {503,
-                  kTextContentType,
-                  "too many password checks at once; try again\n",
-                  {{"Retry-After", "1"}}};
-      }
-    }
-    auto not_allowed = [](const char* allow) {
-      return Response{405, kTextContentType, "Method Not Allowed\n", {{"Allow", allow}}};
+  void listen(const std::string& address, const ListenAddress& where) {
+    auto fail = [&](const std::string& why) {
+      throw std::runtime_error("cannot listen on \"" + address + "\": " + why);
     };
-    if (path == options.telemetry_path) {
-      if (!get) return not_allowed("GET, HEAD");
-      return {200, kMetricsContentType, handlers.metrics(), {}};
-    }
-    if (path == "/healthz") {
-      if (!get) return not_allowed("GET, HEAD");
-      if (handlers.healthy()) return {200, kTextContentType, "ok\n", {}};
-      return {503, kTextContentType, "check loop is not running\n", {}};
-    }
-    if (path == "/") {
-      if (!get) return not_allowed("GET, HEAD");
-      return {200, "text/html; charset=utf-8", root_page, {}};
-    }
-    if (path == "/-/reload") {
-      // Prometheus takes PUT as well as POST here.
-      if (method != "POST" && method != "PUT") return not_allowed("POST, PUT");
-      if (!options.enable_lifecycle) {
-        return {403, kTextContentType, "Lifecycle API is not enabled.\n", {}};
+    error_code ec;
+    tcp::endpoint endpoint;
+    if (where.host.empty()) {
+      endpoint = tcp::endpoint(tcp::v6(), where.port);
+    } else {
+      tcp::resolver resolver(*io);
+      const auto results =
+          resolver.resolve(where.host, std::to_string(where.port), tcp::resolver::passive, ec);
+      if (ec || results.empty()) fail("cannot resolve \"" + where.host + "\": " + ec.message());
+      // As Go does for a name with both: its first IPv4 address.
+      endpoint = results.begin()->endpoint();
+      for (const auto& result : results) {
+        if (result.endpoint().address().is_v4()) {
+          endpoint = result.endpoint();
+          break;
+        }
       }
-      const ReloadOutcome outcome = handlers.reload();
-      if (outcome.ok) return {200, kTextContentType, "ok\n", {}};
-      return {500, kTextContentType, "failed to reload config: " + outcome.message + "\n", {}};
     }
-    return {404, kTextContentType, "Not Found\n", {}};
+    acceptor = std::make_unique<tcp::acceptor>(*io);
+    auto open_and_bind = [&](const tcp::endpoint& at) {
+      error_code err;
+      if (acceptor->is_open()) acceptor->close(err);
+      acceptor->open(at.protocol(), err);
+      // Every address means IPv4 too, through the one IPv6 socket.
+      if (!err && where.host.empty()) acceptor->set_option(asio::ip::v6_only(false), err);
+      if (!err) acceptor->set_option(tcp::acceptor::reuse_address(true), err);
+      if (!err) acceptor->bind(at, err);
+      return err;
+    };
+    ec = open_and_bind(endpoint);
+    // A kernel without IPv6: every address is every IPv4 address.
+    if (ec && where.host.empty() && ec != asio::error::address_in_use) {
+      ec = open_and_bind(tcp::endpoint(tcp::v4(), where.port));
+    }
+    if (!ec) acceptor->listen(kListenBacklog, ec);
+    if (ec) fail(ec.message());
+    bound_port = acceptor->local_endpoint().port();
   }
 
-  void send(mg_connection* conn, const mg_request_info* ri, const Response& r,
-            const WebConfig* config) const {
-    mg_response_header_start(conn, r.status);
-    mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
-    const std::string length = std::to_string(r.body.size());
-    mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    for (const auto& [name, value] : r.headers) {
-      mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
-    }
-    if (config != nullptr) {
-      for (const auto& [name, value] : config->headers()) {
-        mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+  void accept() {
+    acceptor->async_accept([this](error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) {
+        // Out of file descriptors, mostly: accepting again at once would spin
+        // the I/O thread on the same error.
+        log::debug("http accept failed", {{"error", ec.message()}});
+        accept_pause->expires_after(100ms);
+        accept_pause->async_wait([this](error_code wait) {
+          if (!wait) accept();
+        });
+        return;
       }
-    }
-    mg_response_header_send(conn);
-    if (std::strcmp(ri->request_method, "HEAD") != 0 && !r.body.empty()) {
-      mg_write(conn, r.body.data(), r.body.size());
-    }
+      if (open_connections.load(std::memory_order_relaxed) >= kMaxConnections) {
+        error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Connection>(std::move(socket), *routes, *lanes, open_connections)->start();
+      }
+      accept();
+    });
+  }
+
+  void shutdown() {
+    if (!io) return;
+    io->stop();
+    if (io_thread.joinable()) io_thread.join();
+    // Handlers running now finish; queued ones are dropped with their
+    // connections, whose sockets must go before the io_context.
+    lanes->quick.stop();
+    lanes->slow.stop();
+    lanes->quick.join();
+    lanes->slow.join();
+    lanes.reset();
+    accept_pause.reset();
+    acceptor.reset();
+    io.reset();
+    bound_port = 0;
   }
 };
-
-namespace {
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 HttpServer::HttpServer(HttpOptions options, HttpHandlers handlers)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->handlers = std::move(handlers);
   if (impl_->options.web_config) {
     impl_->web = std::make_unique<LiveWebConfig>(std::move(*impl_->options.web_config));
     impl_->options.web_config.reset();
   }
-  const std::string metrics = html_escape(impl_->options.telemetry_path);
-  impl_->root_page =
-      "<!DOCTYPE html>\n<html><head><title>memoryguard</title></head><body>\n"
-      "<h1>memoryguard</h1>\n<ul>\n<li><a href=\"" +
-      metrics + "\">" + metrics +
-      "</a></li>\n<li><a href=\"/healthz\">/healthz</a></li>\n</ul>\n</body></html>\n";
+  impl_->routes =
+      std::make_unique<HttpRoutes>(impl_->options, std::move(handlers), impl_->web.get());
 }
 
 HttpServer::~HttpServer() {
@@ -334,68 +341,38 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::start() {
-  if (impl_->ctx != nullptr) return;
+  if (impl_->io) return;
   const std::string& address = impl_->options.listen_address;
   const std::string& path = impl_->options.telemetry_path;
   if (path.empty() || path.front() != '/') {
     throw std::invalid_argument("telemetry path \"" + path + "\" must start with '/'");
   }
-  const std::string ports = to_civetweb_ports(address);
-
-  static std::once_flag init_once;
-  std::call_once(init_once, [] { mg_init_library(0); });
-
-  mg_callbacks callbacks{};
-  callbacks.begin_request = &Impl::on_request;
-  callbacks.log_message = &on_log_message;
-  // No document_root: civetweb has nothing to serve files from, and every
-  // request is answered by begin_request anyway.
-  const char* config[] = {"listening_ports",
-                          ports.c_str(),
-                          "num_threads",
-                          kNumThreads,
-                          "request_timeout_ms",
-                          kRequestTimeoutMs,
-                          "enable_keep_alive",
-                          "no",
-                          "connection_queue",
-                          kConnectionQueue,
-                          "listen_backlog",
-                          kListenBacklog,
-                          "max_request_size",
-                          kMaxRequestSize,
-                          nullptr};
-  mg_init_data init{&callbacks, impl_.get(), config};
-  char text[256] = "";
-  unsigned code = 0;
-  mg_error_data error{&code, text, sizeof text};
-
-  std::string start_log;
-  t_start_log = &start_log;
-  impl_->ctx = mg_start2(&init, &error);
-  t_start_log = nullptr;
-  if (impl_->ctx == nullptr) {
-    std::string why = start_log.empty() ? text : start_log;
-    if (why.empty()) why = "civetweb could not start";
-    throw std::runtime_error("cannot listen on \"" + address + "\": " + why);
+  const ListenAddress where = parse_listen_address(address);
+  impl_->io = std::make_unique<asio::io_context>(1);
+  try {
+    impl_->listen(address, where);
+  } catch (...) {
+    impl_->acceptor.reset();
+    impl_->io.reset();
+    throw;
   }
+  impl_->accept_pause = std::make_unique<asio::steady_timer>(*impl_->io);
+  impl_->lanes = std::make_unique<Lanes>();
+  impl_->accept();
+  impl_->io_thread = std::thread([io = impl_->io.get()] { io->run(); });
   if (impl_->web) impl_->web->start();
-  log::info("listening", {{"address", address}, {"port", port()}, {"telemetry_path", path}});
+  log::info("listening",
+            {{"address", address}, {"port", impl_->bound_port}, {"telemetry_path", path}});
 }
 
 void HttpServer::stop() {
-  if (impl_ && impl_->web) impl_->web->stop();
-  if (impl_ && impl_->ctx != nullptr) {
-    mg_stop(impl_->ctx);
-    impl_->ctx = nullptr;
-  }
+  if (!impl_) return;
+  if (impl_->web) impl_->web->stop();
+  impl_->shutdown();
 }
 
 int HttpServer::port() const {
-  if (impl_->ctx == nullptr) return 0;
-  mg_server_port ports[4]{};
-  const int n = mg_get_server_ports(impl_->ctx, 4, ports);
-  return n > 0 ? ports[0].port : 0;
+  return impl_->bound_port;
 }
 
 }  // namespace mg

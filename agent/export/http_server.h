@@ -1,8 +1,10 @@
 #pragma once
-// /metrics, /healthz, / and POST /-/reload on civetweb. Everything else is
-// 404 (unknown path) or 405 (wrong method), a GET with a body 400; no file is
-// ever served. With a web config, its file is followed while serving (see
-// LiveWebConfig).
+// The HTTP endpoint: /metrics, /healthz, / and POST /-/reload (see
+// HttpRoutes), served with Boost.Beast. One I/O thread holds every
+// connection, so an idle or dripping one costs a socket and a small buffer,
+// not a thread; the handlers (bcrypt, rendering, a blocking reload) run on a
+// small pool beside it. With a web config, its file is followed while serving
+// (see LiveWebConfig).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,10 +35,12 @@ struct HttpOptions {
 class HttpServer {
  public:
   HttpServer(HttpOptions options, HttpHandlers handlers);
-  ~HttpServer();
+  ~HttpServer();  // stops
   // Throws std::invalid_argument for a malformed address or path (a bad flag),
   // std::runtime_error naming the address when it cannot listen there.
   void start();
+  // Closes every connection and waits for the handlers that are running (a
+  // reload in progress finishes). Safe to call twice.
   void stop();
   // The port it listens on once started (useful with ":0"); 0 before.
   int port() const;

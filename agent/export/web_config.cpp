@@ -28,9 +28,9 @@ namespace {
 constexpr std::size_t kMaxCachedLogins = 256;
 
 // One uncached bcrypt at a time, process-wide. bcrypt at cost 10 is ~50-100ms
-// of CPU by design; civetweb runs up to 128 handlers at once, so without this
-// a flood of wrong passwords would pin every core the agent may use and starve
-// the check loop. A real scraper pays bcrypt once and is then cached.
+// of CPU by design; without this, a flood of wrong passwords would keep every
+// HTTP handler thread in bcrypt, pinning the cores the agent may use and
+// starving the check loop. A real scraper pays bcrypt once and is then cached.
 // A mutex and a condition variable rather than std::timed_mutex: libstdc++ 12
 // waits on one with pthread_mutex_clocklock, which TSan does not intercept,
 // so every unlock was reported as an unlock of an unlocked mutex.
@@ -111,8 +111,8 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-// crypt_r(3) with its 32 KiB state on the heap, so civetweb's small worker
-// stacks are safe. An empty string means crypt failed.
+// crypt_r(3) with its 32 KiB state on the heap, so a caller on a small thread
+// stack is safe. An empty string means crypt failed.
 std::string crypt_string(const std::string& phrase, const std::string& setting) {
   auto data = std::make_unique<crypt_data>();
   const char* out = crypt_r(phrase.c_str(), setting.c_str(), data.get());
@@ -297,7 +297,8 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
   return config;
 }
 
-AuthResult WebConfig::authenticate(const std::string& user, const std::string& password) const {
+AuthResult WebConfig::authenticate(const std::string& user, const std::string& password,
+                                   Bcrypt bcrypt) const {
   if (users_.empty()) return AuthResult::kGranted;
   // crypt takes a C string: a NUL would let "secret\0anything" pass as "secret".
   if (password.find('\0') != std::string::npos) return AuthResult::kDenied;
@@ -308,6 +309,7 @@ AuthResult WebConfig::authenticate(const std::string& user, const std::string& p
     std::lock_guard lock(cache_->mu);
     if (cache_->logins.count(key) != 0) return AuthResult::kGranted;
   }
+  if (bcrypt == Bcrypt::kNotHere) return AuthResult::kNeedsBcrypt;
   GatePass gate(bcrypt_gate());
   if (!gate.enter(bcrypt_wait_)) return AuthResult::kBusy;
   // Concurrent first logins with the same credentials (a restart, a reload,

@@ -21,7 +21,12 @@ enum class AuthResult {
   // Too many bcrypt verifications were already running: the caller should
   // answer "try again", not "wrong password".
   kBusy,
+  // Only with Bcrypt::kNotHere: the answer needs a bcrypt verification, to be
+  // asked again where a slow call can wait.
+  kNeedsBcrypt,
 };
+
+enum class Bcrypt { kAllowed, kNotHere };
 
 class WebConfig {
  public:
@@ -35,7 +40,10 @@ class WebConfig {
   // is answered from a cache without bcrypt. Uncached verifications run one
   // at a time in the whole process, so a flood of wrong passwords costs at
   // most one core; one that waits longer than `bcrypt_wait` is kBusy.
-  AuthResult authenticate(const std::string& user, const std::string& password) const;
+  // With Bcrypt::kNotHere it answers only what it can without bcrypt (no
+  // auth, a remembered login, a malformed one) and kNeedsBcrypt otherwise.
+  AuthResult authenticate(const std::string& user, const std::string& password,
+                          Bcrypt bcrypt = Bcrypt::kAllowed) const;
   bool check(const std::string& user, const std::string& password) const {
     return authenticate(user, password) == AuthResult::kGranted;
   }

@@ -8,14 +8,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace mg {
 namespace {
@@ -106,28 +109,18 @@ struct Fixture {
   int port() const { return server->port(); }
 };
 
-// civetweb's stop() waits out its 2s accept poll, so the tests that need no
-// special options share one server.
+// A server with the default options for each test: stop() is prompt.
 class HttpServerExport : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    shared_ = new Fixture;
-    shared_->start();
-  }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_GT(shared_->port(), 0);
-    shared_->healthy = true;
+    server_.start();
+    ASSERT_GT(server_.port(), 0);
   }
-  static Fixture* shared_;
+  Fixture server_;
 };
-Fixture* HttpServerExport::shared_ = nullptr;
 
 TEST_F(HttpServerExport, ServesMetricsHealthAndIndex) {
-  Fixture& f = *shared_;
+  Fixture& f = server_;
 
   Reply m = request(f.port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
@@ -152,7 +145,7 @@ TEST_F(HttpServerExport, ServesMetricsHealthAndIndex) {
 }
 
 TEST_F(HttpServerExport, UnknownPathIs404WrongMethodIs405) {
-  Fixture& f = *shared_;
+  Fixture& f = server_;
   EXPECT_EQ(request(f.port(), "GET", "/nope").status, 404);
   EXPECT_EQ(request(f.port(), "GET", "/metrics/extra").status, 404);
   // No file is ever served, whatever the path.
@@ -170,7 +163,7 @@ TEST_F(HttpServerExport, UnknownPathIs404WrongMethodIs405) {
 }
 
 TEST_F(HttpServerExport, GetWithABodyIs400) {
-  Fixture& f = *shared_;
+  Fixture& f = server_;
   for (const char* req : {
            "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
            "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -186,8 +179,36 @@ TEST_F(HttpServerExport, GetWithABodyIs400) {
               StartsWith("HTTP/1.1 200 "));
 }
 
+TEST_F(HttpServerExport, MalformedHeadsAreRefusedBeforeAnyHandler) {
+  Fixture& f = server_;
+  struct Case {
+    const char* what;
+    std::string request;
+    const char* status_line;
+  };
+  const std::vector<Case> cases = {
+      {"unknown method", "BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "},
+      {"unknown version", "GET /metrics HTTP/9.9\r\nHost: x\r\n\r\n", "HTTP/1.1 505 "},
+      {"absolute-form", "GET http://evil/metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "},
+      {"asterisk-form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "},
+      {"head over 16 KiB",
+       "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(17 * 1024, 'a') + "\r\n\r\n",
+       "HTTP/1.1 400 "},
+  };
+  for (const Case& c : cases) {
+    const std::string reply = exchange(f.port(), c.request);
+    EXPECT_THAT(reply, StartsWith(c.status_line)) << c.what;
+    EXPECT_THAT(reply, HasSubstr("Connection: close")) << c.what;
+    EXPECT_THAT(reply, Not(HasSubstr("up 1"))) << c.what;
+  }
+  // A head just under the limit, and a query string, are fine.
+  EXPECT_THAT(exchange(f.port(), "GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                     std::string(15 * 1024, 'a') + "\r\n\r\n"),
+              StartsWith("HTTP/1.1 200 "));
+}
+
 TEST_F(HttpServerExport, ReloadNeedsLifecycle) {
-  Fixture& f = *shared_;
+  Fixture& f = server_;
   Reply r = request(f.port(), "POST", "/-/reload");
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body, "Lifecycle API is not enabled.\n");
@@ -211,6 +232,72 @@ TEST(HttpServerLifecycle, CustomPathAndReloadCallsTheHandler) {
   EXPECT_EQ(bad.status, 500);
   EXPECT_THAT(bad.body, HasSubstr("memoryguard.yaml:3:5: rules[0].limit: must be > 0"));
   EXPECT_EQ(f.reloads, 2);
+}
+
+// A reload blocks until the check loop has reloaded; scrapes go on meanwhile.
+TEST(HttpServerLifecycle, ABlockedReloadDoesNotHoldUpScrapes) {
+  Fixture f;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> reloading{false};
+  HttpOptions o;
+  o.enable_lifecycle = true;
+  o.listen_address = "127.0.0.1:0";
+  HttpHandlers h;
+  h.metrics = [] { return std::string("up 1\n"); };
+  h.healthy = [] { return true; };
+  h.reload = [&] {
+    reloading = true;
+    released.wait();
+    return ReloadOutcome{true, ""};
+  };
+  f.server = std::make_unique<HttpServer>(std::move(o), std::move(h));
+  f.server->start();
+  std::thread reload([&] { EXPECT_EQ(request(f.port(), "POST", "/-/reload").status, 200); });
+  while (!reloading) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(request(f.port(), "GET", "/metrics").status, 200);
+    EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200);
+  }
+  release.set_value();
+  reload.join();
+}
+
+// Held connections cost no thread and do not delay stop(), which closes them.
+TEST(HttpServerLifecycle, StopClosesHeldConnectionsAndIsSafeTwice) {
+  Fixture f;
+  f.start();
+  const int port = f.port();
+  std::vector<int> held;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    if (i % 2 == 0) {
+      ASSERT_EQ(write(fd, "GET /met", 8), 8);  // a head never finished
+    }
+    held.push_back(fd);
+  }
+  EXPECT_EQ(request(port, "GET", "/healthz").status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  f.server->stop();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 1.0) << "stop() should not wait for anything";  // about a millisecond
+  EXPECT_EQ(f.server->port(), 0);
+  for (int fd : held) {
+    timeval tv{1, 0};  // well under the 3s head deadline: it was stop() that closed them
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    EXPECT_EQ(read(fd, &c, 1), 0) << "a held connection was left open";
+    close(fd);
+  }
+  f.server->stop();
+  EXPECT_EQ(request(port, "GET", "/healthz").status, 0) << "still listening";
 }
 
 std::string bcrypt(const std::string& password) {
@@ -261,6 +348,66 @@ TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
   EXPECT_EQ(f.reloads, 1);
 }
 
+// bcrypt at cost 10, as a real web config would have it (the other tests use
+// 4 to be quick): a wrong password costs the server ~100 ms of a core.
+std::string bcrypt10(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt) == nullptr) return {};
+  crypt_data data{};
+  const char* out = crypt_r(password.c_str(), salt, &data);
+  return out ? out : "";
+}
+
+TEST(HttpServerAuth, AFloodOfWrongPasswordsDoesNotHoldUpARememberedLogin) {
+  char tmpl[] = "/tmp/mg_http_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/web.yml";
+  std::ofstream(path) << "basic_auth_users:\n  alice: " << bcrypt10("pw") << "\n";
+  auto loaded = WebConfig::load(path);
+  std::filesystem::remove_all(tmpl);
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(loaded));
+  Fixture f;
+  HttpOptions o;
+  o.web_config = std::get<WebConfig>(loaded);
+  f.start(o);
+  const std::string good = "Authorization: Basic YWxpY2U6cHc=\r\n";     // alice:pw
+  const std::string bad = "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n";  // alice:wrong
+  ASSERT_EQ(request(f.port(), "GET", "/metrics", good).status, 200);    // now remembered
+
+  // Twelve clients send wrong passwords back to back: each costs a bcrypt,
+  // and they run one at a time, so the slow lane stays a second behind.
+  std::atomic<bool> flooding{true};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 12; ++i) {
+    flood.emplace_back([&] {
+      while (flooding) {
+        const int status = request(f.port(), "GET", "/metrics", bad).status;
+        if (status == 401 || status == 503) ++refused;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  double worst_ms = 0;
+  for (int i = 0; i < 10; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(request(f.port(), "GET", "/metrics", good).status, 200);
+    worst_ms = std::max(
+        worst_ms,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  flooding = false;
+  for (auto& t : flood) t.join();
+  std::printf("remembered login during a wrong-password flood: worst %.1f ms (%d refused)\n",
+              worst_ms, refused.load());
+  EXPECT_GT(refused.load(), 0) << "the flood never got an answer";
+  // Queued behind the flood's bcrypts it would wait for up to twelve of them
+  // (~60-100 ms each here, one at a time); the quick lane answers in a few
+  // ms. Loose for a sanitizer build on a busy machine.
+  EXPECT_LT(worst_ms, 250.0);
+}
+
 TEST(HttpServerAuth, ChangedWebConfigFileTakesEffectWithoutRestart) {
   char tmpl[] = "/tmp/mg_http_test_XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -292,7 +439,7 @@ TEST(HttpServerAuth, ChangedWebConfigFileTakesEffectWithoutRestart) {
 }
 
 TEST_F(HttpServerExport, PortTakenThrowsNamingTheAddress) {
-  Fixture& first = *shared_;
+  Fixture& first = server_;
   const std::string address = "127.0.0.1:" + std::to_string(first.port());
   HttpOptions o;
   o.listen_address = address;
@@ -323,13 +470,63 @@ TEST_F(HttpServerExport, BadListenAddressesThrow) {
 }
 
 TEST(HttpServerAddress, AcceptsGoStyleAddresses) {
-  for (const char* address : {":0", "localhost:0"}) {
+  for (const char* address : {":0", "localhost:0", "[::]:0"}) {
     Fixture f;
     HttpOptions o;
     o.listen_address = address;
     f.start(o);
     EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200) << address;
   }
+}
+
+// Sends a /healthz request to [::1]:port; true when it is answered 200.
+bool healthy_over_ipv6(int port) {
+  const int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(static_cast<uint16_t>(port));
+  addr.sin6_addr = in6addr_loopback;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string all;
+  const std::string req = "GET /healthz HTTP/1.0\r\n\r\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+    char buf[1024];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return all.rfind("HTTP/1.1 200 ", 0) == 0;
+}
+
+bool have_ipv6_loopback() {
+  const int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST(HttpServerAddress, EveryAddressMeansIPv4AndIPv6) {
+  if (!have_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
+  for (const char* address : {":0", "[::]:0"}) {
+    Fixture f;
+    HttpOptions o;
+    o.listen_address = address;
+    f.start(o);
+    EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200) << address << " over IPv4";
+    EXPECT_TRUE(healthy_over_ipv6(f.port())) << address << " over IPv6";
+  }
+  Fixture only6;
+  HttpOptions o;
+  o.listen_address = "[::1]:0";
+  only6.start(o);
+  EXPECT_TRUE(healthy_over_ipv6(only6.port()));
+  EXPECT_EQ(request(only6.port(), "GET", "/healthz").status, 0) << "[::1] is not 127.0.0.1";
 }
 
 }  // namespace
