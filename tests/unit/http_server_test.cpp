@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -300,27 +301,34 @@ TEST(HttpServerLifecycle, StopClosesHeldConnectionsAndIsSafeTwice) {
   EXPECT_EQ(request(port, "GET", "/healthz").status, 0) << "still listening";
 }
 
-std::string bcrypt(const std::string& password) {
+// Cost 4 keeps the tests quick; a real web config has 10 or more.
+std::string bcrypt(const std::string& password, int cost = 4) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt) == nullptr) return {};
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof salt) == nullptr) return {};
   crypt_data data{};
   const char* out = crypt_r(password.c_str(), salt, &data);
   return out ? out : "";
 }
 
-TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
+// A web config as loaded from a file holding `yaml`; nullopt if it did not load.
+std::optional<WebConfig> web_config_from(const std::string& yaml) {
   char tmpl[] = "/tmp/mg_http_test_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  if (mkdtemp(tmpl) == nullptr) return std::nullopt;
   const std::string path = std::string(tmpl) + "/web.yml";
-  std::ofstream(path) << "basic_auth_users:\n  alice: " << bcrypt("pw") << "\n"
-                      << "http_server_config:\n  headers:\n    X-Frame-Options: deny\n";
+  std::ofstream(path) << yaml;
   auto loaded = WebConfig::load(path);
   std::filesystem::remove_all(tmpl);
-  ASSERT_TRUE(std::holds_alternative<WebConfig>(loaded));
+  if (!std::holds_alternative<WebConfig>(loaded)) return std::nullopt;
+  return std::get<WebConfig>(std::move(loaded));
+}
 
+TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
+  auto web = web_config_from("basic_auth_users:\n  alice: " + bcrypt("pw") +
+                             "\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n");
+  ASSERT_TRUE(web);
   Fixture f;
   HttpOptions o;
-  o.web_config = std::get<WebConfig>(loaded);
+  o.web_config = std::move(*web);
   o.enable_lifecycle = true;
   f.start(o);
   for (const char* p : {"/metrics", "/", "/nope"}) {
@@ -348,27 +356,14 @@ TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
   EXPECT_EQ(f.reloads, 1);
 }
 
-// bcrypt at cost 10, as a real web config would have it (the other tests use
-// 4 to be quick): a wrong password costs the server ~100 ms of a core.
-std::string bcrypt10(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt) == nullptr) return {};
-  crypt_data data{};
-  const char* out = crypt_r(password.c_str(), salt, &data);
-  return out ? out : "";
-}
-
 TEST(HttpServerAuth, AFloodOfWrongPasswordsDoesNotHoldUpARememberedLogin) {
-  char tmpl[] = "/tmp/mg_http_test_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string path = std::string(tmpl) + "/web.yml";
-  std::ofstream(path) << "basic_auth_users:\n  alice: " << bcrypt10("pw") << "\n";
-  auto loaded = WebConfig::load(path);
-  std::filesystem::remove_all(tmpl);
-  ASSERT_TRUE(std::holds_alternative<WebConfig>(loaded));
+  // At cost 10, as a real web config has it: a wrong password costs the
+  // server ~100 ms of a core.
+  auto web = web_config_from("basic_auth_users:\n  alice: " + bcrypt("pw", 10) + "\n");
+  ASSERT_TRUE(web);
   Fixture f;
   HttpOptions o;
-  o.web_config = std::get<WebConfig>(loaded);
+  o.web_config = std::move(*web);
   f.start(o);
   const std::string good = "Authorization: Basic YWxpY2U6cHc=\r\n";     // alice:pw
   const std::string bad = "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n";  // alice:wrong

@@ -123,14 +123,19 @@ TEST(CachedStatmTest, AFixtureTreeIsReadAfreshEveryTime) {
   rmdir(root.c_str());
 }
 
-TEST(ProcessTableInodeTest, ASteadyScanReadsNoStatAndAReusedOrSuspectPidIsReRead) {
-  ProcFs fs("/proc");
-  CgroupFs cgroups("/sys/fs/cgroup");
-  ProcessTable table(fs, cgroups);
+// A table over the real /proc, on a clock the test moves.
+class ProcessTableInodeTest : public ::testing::Test {
+ protected:
+  ProcFs fs{"/proc"};
+  CgroupFs cgroups{"/sys/fs/cgroup"};
+  ProcessTable table{fs, cgroups};
   ManualClock clock;
   const Duration ttl = std::chrono::seconds(10);
-  GrowingChild child;
   ScanErrors errors;
+};
+
+TEST_F(ProcessTableInodeTest, ASteadyScanReadsNoStatAndAReusedOrSuspectPidIsReRead) {
+  GrowingChild child;
   table.scan(clock.now(), {}, ttl, errors);
   ASSERT_NE(table.find(child.pid()), nullptr);
   // Young processes are re-read at every scan for a while (an exec may
@@ -160,13 +165,7 @@ TEST(ProcessTableInodeTest, ASteadyScanReadsNoStatAndAReusedOrSuspectPidIsReRead
   EXPECT_EQ(table.find(pid), nullptr);
 }
 
-TEST(ProcessTableInodeTest, OldProcessesFoundAtStartAreNotReadAtEveryScan) {
-  ProcFs fs("/proc");
-  CgroupFs cgroups("/sys/fs/cgroup");
-  ProcessTable table(fs, cgroups);
-  ManualClock clock;
-  const Duration ttl = std::chrono::seconds(10);
-  ScanErrors errors;
+TEST_F(ProcessTableInodeTest, OldProcessesFoundAtStartAreNotReadAtEveryScan) {
   table.scan(clock.now(), {}, ttl, errors);
   clock.advance(std::chrono::seconds(1));
   table.scan(clock.now(), {}, ttl, errors);
