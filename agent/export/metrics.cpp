@@ -9,6 +9,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
+#include <charconv>
 #include <map>
 #include <set>
 #include <sstream>
@@ -35,82 +37,142 @@ const prometheus::Histogram::BucketBoundaries kScanBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-
-ClientMetric gauge_metric(std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = value;
-  return m;
+void append_escaped(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
 }
 
-MetricFamily gauge_family(std::string name, std::string help) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = MetricType::Gauge;
-  return f;
+void append_number(std::string& out, std::uint64_t value) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, end);
 }
 
-// Renders the latest Snapshot. Series exist only while the snapshot carries
-// them, so a process that has gone vanishes at the next scrape.
-class SnapshotCollectable final : public prometheus::Collectable {
+// The latest Snapshot, written in the text format directly. It holds a few
+// series per watched process and rule: thousands with N=1000 and 50 rules,
+// where building prometheus-cpp's ClientMetric objects for each and running
+// its stream-based serializer took 9.5 ms a scrape for 269 KiB. Series exist
+// only while the snapshot carries them, so a process that has gone vanishes
+// at the next scrape.
+class SnapshotText {
  public:
   void publish(std::shared_ptr<const Snapshot> snapshot) {
     std::lock_guard lock(mu_);
     snapshot_ = std::move(snapshot);
   }
 
-  std::vector<MetricFamily> Collect() const override {
+  void render(std::string& out) const {
     std::shared_ptr<const Snapshot> snap;
     {
       std::lock_guard lock(mu_);
       snap = snapshot_;
     }
-    if (!snap) return {};
-    auto pss = gauge_family("memoryguard_process_pss_bytes",
-                            "Proportional set size of a watched process (the largest per rule).");
-    auto uss = gauge_family("memoryguard_process_uss_bytes",
-                            "Unique set size of a watched process (the largest per rule).");
-    auto rss = gauge_family("memoryguard_process_rss_bytes",
-                            "Resident set size of a watched process (the largest per rule).");
-    auto rule_pss = gauge_family("memoryguard_rule_pss_bytes",
-                                 "Sum of the proportional set size over the rule's processes.");
-    auto rule_limit = gauge_family("memoryguard_rule_limit_bytes", "The rule's limit now.");
-    auto rule_procs =
-        gauge_family("memoryguard_rule_processes", "Number of processes the rule matches.");
-    auto cgroup = gauge_family("memoryguard_cgroup_pss_bytes",
-                               "Sum of the rule's measure over its processes in one cgroup "
-                               "(scope: cgroup rules only).");
-    for (const auto& r : snap->rules) {
-      const std::string rule = to_valid_utf8(r.rule);
-      rule_pss.metric.push_back(gauge_metric({{"rule", rule}}, static_cast<double>(r.pss_bytes)));
-      rule_limit.metric.push_back(
-          gauge_metric({{"rule", rule}}, static_cast<double>(r.limit_bytes)));
-      rule_procs.metric.push_back(gauge_metric({{"rule", rule}}, static_cast<double>(r.processes)));
+    if (!snap) return;
+    // The label values, made valid UTF-8 once per scrape rather than once per
+    // series.
+    std::vector<std::string> rules;
+    rules.reserve(snap->rules.size());
+    for (const auto& r : snap->rules) rules.push_back(to_valid_utf8(r.rule));
+
+    // One family a pass over the rules; a family with no series is left out.
+    auto family = [&](const char* name, const char* help, auto&& has_series, auto&& series) {
+      bool any = false;
+      for (const auto& r : snap->rules) any = any || has_series(r);
+      if (!any) return;
+      out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+      out.append("# TYPE ").append(name).append(" gauge\n");
+      for (std::size_t i = 0; i < snap->rules.size(); ++i) series(name, snap->rules[i], rules[i]);
+    };
+    auto rule_series = [&](const char* name, const std::string& rule, std::uint64_t value) {
+      out.append(name).append("{rule=\"");
+      append_escaped(out, rule);
+      out.append("\"} ");
+      append_number(out, value);
+      out += '\n';
+    };
+    auto process_series = [&](const char* name, const ProcessSample& p, const std::string& rule,
+                              std::uint64_t value) {
+      out.append(name).append("{name=\"");
+      append_escaped(out, to_valid_utf8(p.name));
+      out.append("\",pid=\"");
+      append_number(out, static_cast<std::uint64_t>(p.pid));
+      out.append("\",rule=\"");
+      append_escaped(out, rule);
+      out.append("\"} ");
+      append_number(out, value);
+      out += '\n';
+    };
+    auto has_top = [](const RuleSample& r) { return !r.top.empty(); };
+    auto has_detail = [](const RuleSample& r) {
       for (const auto& p : r.top) {
-        std::vector<ClientMetric::Label> labels = {
-            {"name", to_valid_utf8(p.name)}, {"pid", std::to_string(p.pid)}, {"rule", rule}};
-        // No PSS/USS yet (smaps_rollup unreadable): no series rather than a
-        // made-up value.
-        if (p.has_detail) {
-          pss.metric.push_back(gauge_metric(labels, static_cast<double>(p.pss)));
-          uss.metric.push_back(gauge_metric(labels, static_cast<double>(p.uss)));
-        }
-        rss.metric.push_back(gauge_metric(std::move(labels), static_cast<double>(p.rss)));
+        if (p.has_detail) return true;
       }
-      for (const auto& c : r.cgroups) {
-        cgroup.metric.push_back(gauge_metric({{"cgroup", to_valid_utf8(c.path)}, {"rule", rule}},
-                                             static_cast<double>(c.bytes)));
-      }
-    }
-    std::vector<MetricFamily> out;
-    for (auto* f : {&pss, &uss, &rss, &rule_pss, &rule_limit, &rule_procs, &cgroup}) {
-      if (!f->metric.empty()) out.push_back(std::move(*f));
-    }
-    return out;
+      return false;
+    };
+    // No PSS/USS yet (smaps_rollup unreadable): no series rather than a
+    // made-up value.
+    family("memoryguard_process_pss_bytes",
+           "Proportional set size of a watched process (the largest per rule).", has_detail,
+           [&](const char* name, const RuleSample& r, const std::string& rule) {
+             for (const auto& p : r.top) {
+               if (p.has_detail) process_series(name, p, rule, p.pss);
+             }
+           });
+    family("memoryguard_process_uss_bytes",
+           "Unique set size of a watched process (the largest per rule).", has_detail,
+           [&](const char* name, const RuleSample& r, const std::string& rule) {
+             for (const auto& p : r.top) {
+               if (p.has_detail) process_series(name, p, rule, p.uss);
+             }
+           });
+    family("memoryguard_process_rss_bytes",
+           "Resident set size of a watched process (the largest per rule).", has_top,
+           [&](const char* name, const RuleSample& r, const std::string& rule) {
+             for (const auto& p : r.top) process_series(name, p, rule, p.rss);
+           });
+    auto always = [](const RuleSample&) { return true; };
+    family("memoryguard_rule_pss_bytes",
+           "Sum of the proportional set size over the rule's processes.", always,
+           [&](const char* name, const RuleSample& r, const std::string& rule) {
+             rule_series(name, rule, r.pss_bytes);
+           });
+    family("memoryguard_rule_limit_bytes", "The rule's limit now.", always,
+           [&](const char* name, const RuleSample& r, const std::string& rule) {
+             rule_series(name, rule, r.limit_bytes);
+           });
+    family("memoryguard_rule_processes", "Number of processes the rule matches.", always,
+           [&](const char* name, const RuleSample& r, const std::string& rule) {
+             rule_series(name, rule, r.processes);
+           });
+    family(
+        "memoryguard_cgroup_pss_bytes",
+        "Sum of the rule's measure over its processes in one cgroup (scope: cgroup rules "
+        "only).",
+        [](const RuleSample& r) { return !r.cgroups.empty(); },
+        [&](const char* name, const RuleSample& r, const std::string& rule) {
+          for (const auto& c : r.cgroups) {
+            out.append(name).append("{cgroup=\"");
+            append_escaped(out, to_valid_utf8(c.path));
+            out.append("\",rule=\"");
+            append_escaped(out, rule);
+            out.append("\"} ");
+            append_number(out, c.bytes);
+            out += '\n';
+          }
+        });
   }
 
  private:
@@ -186,7 +248,9 @@ struct Metrics::Impl {
   std::mutex mu;  // guards `rules` and keeps Add/Remove of one rule's series atomic
   std::map<std::string, RuleSeries> rules;
 
-  SnapshotCollectable snapshot;
+  SnapshotText snapshot;
+  // The size of the last page, so the next one is built without regrowing.
+  mutable std::atomic<std::size_t> last_size{0};
   SelfMetrics self;
 
   Impl() {
@@ -313,16 +377,20 @@ void Metrics::config_reloaded(bool success, double unix_time) {
 }
 
 std::string Metrics::render() const {
+  // The few dozen series of the registry and the process's own figures go
+  // through prometheus-cpp's serializer; the per-process ones are written
+  // directly (SnapshotText).
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
-  for (auto* c :
-       std::initializer_list<const prometheus::Collectable*>{&impl_->snapshot, &impl_->self}) {
-    auto more = c->Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
-  }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  auto more = impl_->self.Collect();
+  families.insert(families.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  std::ostringstream serialized;
+  prometheus::TextSerializer().Serialize(serialized, families);
+  std::string out = std::move(serialized).str();
+  out.reserve(impl_->last_size.load(std::memory_order_relaxed) + 4096);
+  impl_->snapshot.render(out);
+  impl_->last_size.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace mg
