@@ -94,6 +94,12 @@ void ConfigWatcher::run() {
     }
     std::string h = current_hash();
     if (!h.empty() && h != last_hash_) {
+      // Two reads a moment apart must agree. A writer that truncates and
+      // then writes (shell redirection, a plain save) can be caught halfway,
+      // and half a config may be a valid one with fewer rules. If it is
+      // still moving, the next event or poll comes back to it.
+      usleep(50 * 1000);
+      if (current_hash() != h) continue;
       last_hash_ = h;
       on_change_();
     }
