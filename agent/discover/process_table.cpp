@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "util/log.h"
+#include "util/pid_spread.h"
 
 namespace mg {
 
@@ -42,8 +43,7 @@ namespace {
 // the processes found by one scan (all of them, at start) are not all re-read
 // by one later scan.
 Duration first_refresh_after(pid_t pid, Duration ttl) {
-  const std::uint64_t spread = (static_cast<std::uint64_t>(pid) * 2654435761u) % 1024u;
-  return ttl / 2 + ttl / 2 * static_cast<std::int64_t>(spread) / 1024;
+  return ttl / 2 + spread_by_pid(pid, ttl / 2);
 }
 
 }  // namespace

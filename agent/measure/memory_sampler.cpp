@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "util/pid_spread.h"
+
 namespace mg {
 
 MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness, double lock_duty)
@@ -64,20 +66,6 @@ void MemorySampler::refresh_detail(const Process& p, const DetailDemand& demand,
   if (read) read_detail(p, e, errors);
 }
 
-namespace {
-
-// How much sooner than `staleness` after its first read a process's figure
-// is refreshed: in [0, staleness/2), from its pid. The processes that one
-// check reads for the first time (all of them, at start) are then not all
-// stale again at one later check, which would read every rollup at once:
-// half a second at N=1000, with the looks between checks waiting behind it.
-Duration first_staleness_spread(pid_t pid, Duration staleness) {
-  const std::uint64_t spread = (static_cast<std::uint64_t>(pid) * 2654435761u) % 1024u;
-  return staleness / 2 * static_cast<std::int64_t>(spread) / 1024;
-}
-
-}  // namespace
-
 void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) {
   const bool first = !e.fig.have_detail;
   const TimePoint start = clock_.now();
@@ -93,7 +81,12 @@ void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) 
   e.exact_pss = mem->pss;
   e.exact_uss = mem->uss;
   e.rss_at_detail = e.fig.rss;
-  e.detail_at = first ? end - first_staleness_spread(p.id.pid, staleness_) : end;
+  // A process's first refresh comes up to half of `staleness` sooner: the
+  // processes one check reads for the first time (all of them, at start) are
+  // then not all stale again at one later check, which would read every
+  // rollup at once (half a second at N=1000, the looks between checks
+  // waiting behind it).
+  e.detail_at = first ? end - spread_by_pid(p.id.pid, staleness_ / 2) : end;
   e.next_optional_read = end + std::chrono::duration_cast<Duration>(cost * ((1.0 - duty_) / duty_));
   e.next_forced_read =
       end + std::chrono::duration_cast<Duration>(cost * ((1.0 - kForcedDuty) / kForcedDuty));
