@@ -241,6 +241,7 @@ void CheckLoop::run() {
       this_check_early = false;
     }
     metrics_.scan_finished(std::chrono::duration<double>(end - start).count());
+    report_memory_reads();
     heartbeat_ = end.time_since_epoch().count();
     if (log::enabled(log::Level::kDebug) && end - last_summary_ >= config_->stats_frequency) {
       last_summary_ = end;
@@ -571,6 +572,14 @@ void CheckLoop::add_group_rows(const RuleSpec& rule, const std::vector<Candidate
                           format_bytes(judged) + (s.limit && judged > s.limit ? ": over" : ": ok");
     report.rows.push_back({rule.name, 0, key, s.fig, rule.measure, s.limit, verdict});
   }
+}
+
+void CheckLoop::report_memory_reads() {
+  const SamplerStats& now = sampler_.stats();
+  metrics_.memory_read(
+      now.rollup_reads - reported_reads_.rollup_reads,
+      std::chrono::duration<double>(now.rollup_time - reported_reads_.rollup_time).count());
+  reported_reads_ = now;
 }
 
 void CheckLoop::log_summary(const CheckReport&) {

@@ -131,6 +131,7 @@ class CheckLoop {
   void process_reloads();
   CheckReport check(bool collect_rows);
   void log_summary(const CheckReport& report);
+  void report_memory_reads();
   void add_group_rows(const RuleSpec& rule, const std::vector<Candidate>& candidates,
                       CheckReport& report);
   std::uint64_t resolve_limit(RuleState& rs, const Process& p);
@@ -159,6 +160,7 @@ class CheckLoop {
   FastCheckPolicy fast_policy_;
   std::uint64_t fast_checks_done_ = 0;
   TimePoint last_summary_{};
+  SamplerStats reported_reads_{};  // the sampler's totals at the last report
   bool warned_permission_ = false;
 
   mutable std::mutex mu_;

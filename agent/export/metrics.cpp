@@ -231,6 +231,22 @@ struct Metrics::Impl {
           .Name("memoryguard_scan_errors_total")
           .Help("Reads of /proc or the cgroup tree that failed during scans, by reason.")
           .Register(*registry);
+  prometheus::Counter& smaps_reads =
+      prometheus::BuildCounter()
+          .Name("memoryguard_smaps_reads_total")
+          .Help(
+              "Reads of /proc/PID/smaps_rollup (smaps where the kernel has no rollup) for PSS "
+              "and USS.")
+          .Register(*registry)
+          .Add({});
+  prometheus::Counter& smaps_read_seconds =
+      prometheus::BuildCounter()
+          .Name("memoryguard_smaps_read_seconds_total")
+          .Help(
+              "Wall time of those reads. Each holds the read process's mmap lock, so its rate "
+              "is how much of the time the agent stalls the processes it watches.")
+          .Register(*registry)
+          .Add({});
   prometheus::Gauge& reload_ok =
       prometheus::BuildGauge()
           .Name("memoryguard_config_last_reload_successful")
@@ -365,6 +381,11 @@ void Metrics::action_skipped(const std::string& rule, const std::string& reason)
 
 void Metrics::scan_finished(double seconds) {
   impl_->scan_histogram.Observe(seconds);
+}
+
+void Metrics::memory_read(std::uint64_t reads, double seconds) {
+  impl_->smaps_reads.Increment(static_cast<double>(reads));
+  impl_->smaps_read_seconds.Increment(seconds);
 }
 
 void Metrics::scan_error(const std::string& reason, double count) {

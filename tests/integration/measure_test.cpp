@@ -87,5 +87,43 @@ TEST_F(MeasureTest, SharedMemoryCountsOnceInPssButFourTimesInRss) {
   EXPECT_EQ(rss_exit->exit_code(), 0) << describe(*rss_exit);
 }
 
+// The page walks that PSS costs are counted, with the time they held the
+// walked process's mmap lock. A process far from its limit is walked once for
+// its first figures and then only when its gauges grow older than
+// stats_frequency.
+TEST_F(MeasureTest, PageWalksAreCountedAndSpentOnlyOnStaleGauges) {
+  Helper& h = hog(20);
+  const auto config = [&](const std::string& stats_frequency) {
+    return "interval: 100ms\nstats_frequency: " + stats_frequency +
+           "\nrules:\n  - name: far\n    match: { name: '^mgt_hog$', cmdline: '" + token() +
+           " --mib=20$' }\n    limit: 1Gi\n    measure: pss\n";
+  };
+  const auto after_checks = [](int n) {
+    return [n](const Scrape& s) {
+      return s.value("memoryguard_scan_duration_seconds_count").value_or(0) >= n;
+    };
+  };
+  Agent& rare = start_agent(write_config(config("1h")));
+  const Scrape once = rare.wait_for_metrics(after_checks(10), 5s);
+  EXPECT_EQ(once.value("memoryguard_smaps_reads_total"), 1.0) << once.text();
+  EXPECT_GT(once.value("memoryguard_smaps_read_seconds_total").value_or(0), 0.0);
+  ASSERT_TRUE(rare.stop());
+
+  Agent& often = start_agent(write_config(config("100ms"), "often.yaml"));
+  const Scrape s = often.wait_for_metrics(after_checks(10), 5s);
+  // Stale after every check, the hog's rollup is read at most once a check
+  // (the 1% lock budget may space the reads out further).
+  const double reads = s.value("memoryguard_smaps_reads_total").value_or(-1);
+  EXPECT_GE(reads, 2.0);
+  EXPECT_LE(reads, s.value("memoryguard_scan_duration_seconds_count").value_or(0) + 1);
+  const double held = s.value("memoryguard_smaps_read_seconds_total").value_or(-1);
+  EXPECT_GT(held, 0.0);
+  EXPECT_LT(held, 0.5) << "a 20 MiB rollup takes well under a millisecond";
+  EXPECT_TRUE(h.proc.alive());
+  const auto exit = often.stop();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code(), 0) << describe(*exit);
+}
+
 }  // namespace
 }  // namespace mgt
