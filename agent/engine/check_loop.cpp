@@ -241,6 +241,7 @@ void CheckLoop::run() {
       this_check_early = false;
     }
     metrics_.scan_finished(std::chrono::duration<double>(end - start).count());
+    // Reads by the looks between checks are counted with the next check's.
     report_memory_reads();
     heartbeat_ = end.time_since_epoch().count();
     if (log::enabled(log::Level::kDebug) && end - last_summary_ >= config_->stats_frequency) {

@@ -243,8 +243,10 @@ struct Metrics::Impl {
       prometheus::BuildCounter()
           .Name("memoryguard_smaps_read_seconds_total")
           .Help(
-              "Wall time of those reads. Each holds the read process's mmap lock, so its rate "
-              "is how much of the time the agent stalls the processes it watches.")
+              "Wall time of those reads, summed over the processes read. Each walks the "
+              "process's page tables under its mmap lock (held for reading: its mmap, munmap "
+              "and brk wait), and each process's own share is capped at 1% of its time (10% "
+              "when judging needs the read).")
           .Register(*registry)
           .Add({});
   prometheus::Gauge& reload_ok =

@@ -39,9 +39,9 @@ class Metrics {
   // back under its limit (memoryguard_actions_skipped_total).
   void action_skipped(const std::string& rule, const std::string& reason);
   void scan_finished(double seconds);
-  // Page walks done for PSS/USS since the last call, and their wall time: each
-  // holds the read process's mmap lock, so the rate of the seconds is the
-  // share of time the agent stalls the processes it watches.
+  // Page walks done for PSS/USS since the last call, and their wall time. Each
+  // holds the walked process's mmap lock; the sampler caps every process's
+  // share, and this sum shows operators what the walks cost in all.
   void memory_read(std::uint64_t reads, double seconds);
   void scan_error(const std::string& reason, double count = 1);
   void config_reloaded(bool success, double unix_time);

@@ -158,13 +158,13 @@ class Agent:
     def window(self, seconds):
         """CPU per check and CPU share of a core over `seconds` of steady state."""
         before = self.scrape()
-        n0, r0 = (metric(before, m) for m in ("memoryguard_scan_duration_seconds_count",
+        n0, r0 = (metric(before, m) or 0 for m in ("memoryguard_scan_duration_seconds_count",
                                               "memoryguard_smaps_reads_total"))
         c0, t0 = cpu_ns(self.pid), time.monotonic()
         time.sleep(seconds)
         c1, t1 = cpu_ns(self.pid), time.monotonic()
         text = self.scrape()
-        n1, r1 = (metric(text, m) for m in ("memoryguard_scan_duration_seconds_count",
+        n1, r1 = (metric(text, m) or 0 for m in ("memoryguard_scan_duration_seconds_count",
                                             "memoryguard_smaps_reads_total"))
         return {"checks": n1 - n0, "cpu_ns": c1 - c0, "wall_s": t1 - t0,
                 "rollup_reads": r1 - r0,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "integration/harness.h"
@@ -48,28 +49,43 @@ TEST_F(FastCheck, ALeakIsSignalledWellWithinAnIntervalOfCrossingItsLimit) {
   // its 2ms sleeps stretch, and the agent's look at a hog this close to its
   // limit comes every few ms. A hog killed before this loop saw it over its
   // limit crossed after it was last seen under it, so that moment bounds its
-  // latency from above and stands in for the crossing.
+  // latency from above and stands in for the crossing. A hog only grows, so
+  // an RSS that falls (memory freed on the way out) or reads 0 (a zombie
+  // not yet reaped) is its death, not a moment under its limit.
   using Wall = std::chrono::system_clock;
   std::vector<std::optional<Wall::time_point>> crossed(hogs.size());
   std::vector<std::optional<Wall::time_point>> last_under(hogs.size());
+  std::vector<std::uint64_t> last_rss(hogs.size(), 0);
+  std::vector<bool> watching(hogs.size(), true);
   const auto deadline = Clock::now() + 15s;
   while (Clock::now() < deadline &&
-         std::any_of(hogs.begin(), hogs.end(), [](Helper* h) { return h->proc.alive(); })) {
+         std::any_of(watching.begin(), watching.end(), std::identity{})) {
     for (std::size_t i = 0; i < hogs.size(); ++i) {
-      if (crossed[i]) continue;
+      if (!watching[i]) continue;
       const auto seen_at = Wall::now();
       const auto rss = rss_of(hogs[i]->pid());
-      if (!rss) continue;
-      (*rss > kLimitMiB * kMiB ? crossed[i] : last_under[i]) = seen_at;
+      if (!rss || *rss == 0 || *rss < last_rss[i]) {
+        watching[i] = false;
+        continue;
+      }
+      last_rss[i] = *rss;
+      if (*rss > kLimitMiB * kMiB) {
+        crossed[i] = seen_at;
+        watching[i] = false;
+      } else {
+        last_under[i] = seen_at;
+      }
     }
     sleep_for(2ms);
+  }
+  for (std::size_t i = 0; i < hogs.size(); ++i) {
+    const auto info = hogs[i]->proc.wait_reaped(10s);
+    ASSERT_TRUE(info) << "hog " << i << " was not killed";
+    EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
   }
   const Scrape scrape = agent.scrape();
   std::vector<double> latencies_ms;
   for (std::size_t i = 0; i < hogs.size(); ++i) {
-    const auto info = hogs[i]->proc.wait_reaped(2s);
-    ASSERT_TRUE(info) << "hog " << i << " was not killed";
-    EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
     ASSERT_TRUE(last_under[i]) << "hog " << i << " was never seen under its limit";
     const auto crossing = crossed[i] ? *crossed[i] : *last_under[i];
     const auto signalled = scrape.value("memoryguard_last_kill_timestamp_seconds",

@@ -110,9 +110,12 @@ TEST_F(MeasureTest, PageWalksAreCountedAndSpentOnlyOnStaleGauges) {
   ASSERT_TRUE(rare.stop());
 
   Agent& often = start_agent(write_config(config("100ms"), "often.yaml"));
-  const Scrape s = often.wait_for_metrics(after_checks(10), 5s);
-  // Stale after every check, the hog's rollup is read at most once a check
-  // (the 1% lock budget may space the reads out further).
+  // Stale after every check, the hog's rollup is read at most once a check;
+  // the 1% lock budget spaces the reads out further after a slow one (a
+  // read preempted for 10ms waits a second), so wait for the second.
+  const Scrape s = often.wait_for_metrics(
+      [](const Scrape& s) { return s.value("memoryguard_smaps_reads_total").value_or(0) >= 2; },
+      10s);
   const double reads = s.value("memoryguard_smaps_reads_total").value_or(-1);
   EXPECT_GE(reads, 2.0);
   EXPECT_LE(reads, s.value("memoryguard_scan_duration_seconds_count").value_or(0) + 1);

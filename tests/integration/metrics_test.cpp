@@ -102,8 +102,6 @@ TEST_F(MetricsTest, EveryMetricOfTheSpecIsExported) {
       {"memoryguard_last_kill_timestamp_seconds", "gauge"},
       {"memoryguard_scan_duration_seconds", "histogram"},
       {"memoryguard_scan_errors_total", "counter"},
-      {"memoryguard_smaps_reads_total", "counter"},
-      {"memoryguard_smaps_read_seconds_total", "counter"},
       {"memoryguard_config_last_reload_successful", "gauge"},
       {"memoryguard_config_last_reload_success_timestamp_seconds", "gauge"},
       {"memoryguard_build_info", "gauge"},
