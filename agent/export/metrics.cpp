@@ -82,10 +82,17 @@ class SnapshotText {
     }
     if (!snap) return;
     // The label values, made valid UTF-8 once per scrape rather than once per
-    // series.
+    // series: a process's name labels three of them.
     std::vector<std::string> rules;
+    std::vector<std::vector<std::string>> names;  // by rule, then by top process
     rules.reserve(snap->rules.size());
-    for (const auto& r : snap->rules) rules.push_back(to_valid_utf8(r.rule));
+    names.reserve(snap->rules.size());
+    for (const auto& r : snap->rules) {
+      rules.push_back(to_valid_utf8(r.rule));
+      auto& valid = names.emplace_back();
+      valid.reserve(r.top.size());
+      for (const auto& p : r.top) valid.push_back(to_valid_utf8(p.name));
+    }
 
     // One family a pass over the rules; a family with no series is left out.
     auto family = [&](const char* name, const char* help, auto&& has_series, auto&& series) {
@@ -94,7 +101,7 @@ class SnapshotText {
       if (!any) return;
       out.append("# HELP ").append(name).append(" ").append(help).append("\n");
       out.append("# TYPE ").append(name).append(" gauge\n");
-      for (std::size_t i = 0; i < snap->rules.size(); ++i) series(name, snap->rules[i], rules[i]);
+      for (std::size_t i = 0; i < snap->rules.size(); ++i) series(name, i);
     };
     auto rule_series = [&](const char* name, const std::string& rule, std::uint64_t value) {
       out.append(name).append("{rule=\"");
@@ -103,17 +110,25 @@ class SnapshotText {
       append_number(out, value);
       out += '\n';
     };
-    auto process_series = [&](const char* name, const ProcessSample& p, const std::string& rule,
-                              std::uint64_t value) {
-      out.append(name).append("{name=\"");
-      append_escaped(out, to_valid_utf8(p.name));
-      out.append("\",pid=\"");
-      append_number(out, static_cast<std::uint64_t>(p.pid));
-      out.append("\",rule=\"");
-      append_escaped(out, rule);
-      out.append("\"} ");
-      append_number(out, value);
-      out += '\n';
+    // Every top process of rule i with a figure; without_detail: also those
+    // whose PSS/USS is not known yet (unreadable smaps_rollup), which get no
+    // series rather than a made-up value.
+    auto process_series = [&](const char* name, std::size_t i, bool without_detail,
+                              std::uint64_t ProcessSample::*figure) {
+      const auto& top = snap->rules[i].top;
+      for (std::size_t j = 0; j < top.size(); ++j) {
+        const ProcessSample& p = top[j];
+        if (!without_detail && !p.has_detail) continue;
+        out.append(name).append("{name=\"");
+        append_escaped(out, names[i][j]);
+        out.append("\",pid=\"");
+        append_number(out, static_cast<std::uint64_t>(p.pid));
+        out.append("\",rule=\"");
+        append_escaped(out, rules[i]);
+        out.append("\"} ");
+        append_number(out, p.*figure);
+        out += '\n';
+      }
     };
     auto has_top = [](const RuleSample& r) { return !r.top.empty(); };
     auto has_detail = [](const RuleSample& r) {
@@ -122,52 +137,46 @@ class SnapshotText {
       }
       return false;
     };
-    // No PSS/USS yet (smaps_rollup unreadable): no series rather than a
-    // made-up value.
     family("memoryguard_process_pss_bytes",
            "Proportional set size of a watched process (the largest per rule).", has_detail,
-           [&](const char* name, const RuleSample& r, const std::string& rule) {
-             for (const auto& p : r.top) {
-               if (p.has_detail) process_series(name, p, rule, p.pss);
-             }
+           [&](const char* name, std::size_t i) {
+             process_series(name, i, false, &ProcessSample::pss);
            });
     family("memoryguard_process_uss_bytes",
            "Unique set size of a watched process (the largest per rule).", has_detail,
-           [&](const char* name, const RuleSample& r, const std::string& rule) {
-             for (const auto& p : r.top) {
-               if (p.has_detail) process_series(name, p, rule, p.uss);
-             }
+           [&](const char* name, std::size_t i) {
+             process_series(name, i, false, &ProcessSample::uss);
            });
     family("memoryguard_process_rss_bytes",
            "Resident set size of a watched process (the largest per rule).", has_top,
-           [&](const char* name, const RuleSample& r, const std::string& rule) {
-             for (const auto& p : r.top) process_series(name, p, rule, p.rss);
+           [&](const char* name, std::size_t i) {
+             process_series(name, i, true, &ProcessSample::rss);
            });
     auto always = [](const RuleSample&) { return true; };
     family("memoryguard_rule_pss_bytes",
            "Sum of the proportional set size over the rule's processes.", always,
-           [&](const char* name, const RuleSample& r, const std::string& rule) {
-             rule_series(name, rule, r.pss_bytes);
+           [&](const char* name, std::size_t i) {
+             rule_series(name, rules[i], snap->rules[i].pss_bytes);
            });
     family("memoryguard_rule_limit_bytes", "The rule's limit now.", always,
-           [&](const char* name, const RuleSample& r, const std::string& rule) {
-             rule_series(name, rule, r.limit_bytes);
+           [&](const char* name, std::size_t i) {
+             rule_series(name, rules[i], snap->rules[i].limit_bytes);
            });
     family("memoryguard_rule_processes", "Number of processes the rule matches.", always,
-           [&](const char* name, const RuleSample& r, const std::string& rule) {
-             rule_series(name, rule, r.processes);
+           [&](const char* name, std::size_t i) {
+             rule_series(name, rules[i], snap->rules[i].processes);
            });
     family(
         "memoryguard_cgroup_pss_bytes",
         "Sum of the rule's measure over its processes in one cgroup (scope: cgroup rules "
         "only).",
         [](const RuleSample& r) { return !r.cgroups.empty(); },
-        [&](const char* name, const RuleSample& r, const std::string& rule) {
-          for (const auto& c : r.cgroups) {
+        [&](const char* name, std::size_t i) {
+          for (const auto& c : snap->rules[i].cgroups) {
             out.append(name).append("{cgroup=\"");
             append_escaped(out, to_valid_utf8(c.path));
             out.append("\",rule=\"");
-            append_escaped(out, rule);
+            append_escaped(out, rules[i]);
             out.append("\"} ");
             append_number(out, c.bytes);
             out += '\n';
