@@ -13,7 +13,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="build-essential cmake make pkg-config git curl
+packages="build-essential cmake make pkg-config git curl ccache
   prometheus-cpp-dev libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev"
 case "${1:-}" in

@@ -1,16 +1,12 @@
 #pragma once
 // What this binary is, for --version and memoryguard_build_info. The values
-// come from CMake; a direct compile (tests, tools) says "dev".
-#ifndef MEMORYGUARD_VERSION
-#define MEMORYGUARD_VERSION "dev"
-#endif
-#ifndef MEMORYGUARD_REVISION
-#define MEMORYGUARD_REVISION "unknown"
-#endif
+// are compiled into version.cpp alone: the revision changes with every
+// commit, and as a definition on every file it would make ccache rebuild the
+// whole tree each time.
 
 namespace mg {
 
-inline constexpr const char* kVersion = MEMORYGUARD_VERSION;
-inline constexpr const char* kRevision = MEMORYGUARD_REVISION;
+extern const char* const kVersion;
+extern const char* const kRevision;
 
 }  // namespace mg
