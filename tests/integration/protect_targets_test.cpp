@@ -46,7 +46,10 @@ class ProtectTargetsTest : public IntegrationTest {
 // pid 1.
 TEST_F(ProtectTargetsTest, ProcessGroupOfTheAgentLosesOnlyWhatMayBeKilled) {
   const int port = free_port();
-  const std::string config = everything("process_group");
+  // mgt_pgroup starts the agent first and the other members after it; for:
+  // keeps the first action from coming before they all exist (it reaches
+  // the group once, and the group is then in backoff for 30 s).
+  const std::string config = everything("process_group", "    for: 1s\n");
   const std::string marker = "--marker=" + token();
   Helper& group = spawn_helper(
       "mgt_pgroup",

@@ -1,0 +1,45 @@
+#pragma once
+// What a check tells a person rather than Prometheus: the rows of --once (a
+// process as one rule sees it, and one line per group or cgroup with its
+// sum), and the per-rule summary logged at debug every stats_frequency.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "engine/rule_state.h"
+#include "judge/rule_judge.h"
+#include "measure/memory_sampler.h"
+
+namespace mg {
+
+// One row of --once: a process as one rule sees it.
+struct CheckRow {
+  std::string rule;
+  pid_t pid = 0;
+  std::string name;
+  MemoryFigures figures;
+  Measure measure = Measure::kPss;
+  std::uint64_t limit = 0;
+  std::string verdict;
+};
+
+struct CheckReport {
+  std::vector<CheckRow> rows;
+  std::size_t processes_seen = 0;
+};
+
+// Rows for every verdict of one rule in this check.
+void add_verdict_rows(const RuleSpec& rule, const JudgeResult& result, const ProcessTable& table,
+                      const MemorySampler& sampler, bool once, CheckReport& report);
+// One row per group (scope: group) or cgroup (scope: cgroup) with its sum, so
+// a table of small processes under a group verdict explains itself.
+void add_group_rows(const RuleSpec& rule, const std::vector<Candidate>& candidates,
+                    const MemorySampler& sampler, CheckReport& report);
+
+// The debug summary: per rule, its processes, total, largest and limit.
+void log_rule_summaries(const RuleStates& rules, const MemorySampler& sampler);
+
+}  // namespace mg
