@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   }
 
   if (flags.check_config) {
-    mg::print_config_summary(std::cout, loop.config());
+    mg::print_config_summary(std::cout, loop.config(), loop.conditions_now());
     return 0;
   }
   if (flags.once) {

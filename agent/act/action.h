@@ -25,6 +25,11 @@ struct ActionRequest {
   Measure measure = Measure::kPss;
   Scope scope = Scope::kProcess;
   std::uint64_t victim_bytes = 0;
+  // Whether that re-check applies: only where the limit compares the
+  // processes' own figures (not a working set, pressure or MemAvailable).
+  bool recheck_figure = true;
+  // The conditions that held, in words, for the log line and the hook.
+  std::string trigger;
   ActionSpec spec;
   bool dry_run = false;
 };

@@ -125,7 +125,7 @@ std::optional<ActionResult> ActionRunner::recheck(const ActionRequest& r) const 
   }
   // Unreadable now: what was judged stands. The re-check only ever removes
   // an action, it never adds one.
-  if (!now.bytes || r.limit == 0) return std::nullopt;
+  if (!now.bytes || r.limit == 0 || !r.recheck_figure) return std::nullopt;
   // A group's sum is re-taken with the victim's fresh figure in place of its
   // judged one; re-reading every member (smaps_rollup each) is what the
   // sampler's lock budget is there to avoid, and the next check does it.

@@ -38,6 +38,7 @@ void log_action(const ActionRequest& r, const ActionResult& res) {
   if (r.spec.target == Target::kCgroup)
     fields.emplace_back("cgroup", r.cgroup ? r.cgroup->path : std::string());
   fields.emplace_back("dry_run", r.dry_run);
+  if (!r.trigger.empty()) fields.emplace_back("trigger", r.trigger);
   fields.emplace_back("outcome", res.outcome);
   log::write(level, "action", fields);
 }
@@ -178,6 +179,7 @@ void Actuator::run_hook_for(const ActionRequest& r, const ActionResult& result) 
       {"MEMORYGUARD_BYTES", std::to_string(r.bytes)},
       {"MEMORYGUARD_LIMIT", std::to_string(r.limit)},
       {"MEMORYGUARD_SIGNAL", signal_name(result.signal)},
+      {"MEMORYGUARD_TRIGGER", r.trigger},
   };
   HookRun run = run_hook(r.spec.exec, env, r.spec.exec_timeout, [this] { return abandoning(); });
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(run.took).count();

@@ -29,18 +29,65 @@ void describe_match(std::ostream& out, const MatchSpec& m) {
   }
 }
 
-std::string limit_text(const LimitSpec& l) {
+std::string size_or_percent(const LimitSpec& l, const char* of) {
   if (l.is_percent()) {
     std::ostringstream s;
-    s << l.percent << "% of the cgroup's memory limit";
+    s << l.percent << "% of " << of;
     return s.str();
   }
   return format_bytes(l.bytes);
 }
 
+std::string percent_text(double p) {
+  std::ostringstream s;
+  s << p << "%";
+  return s.str();
+}
+
+// Every condition the rule acts on, in words.
+void describe_conditions(std::ostream& out, const RuleSpec& r) {
+  if (r.limit.is_set()) {
+    out << "\n      limit: ";
+    if (r.measure == Measure::kWorkingSet) {
+      out << size_or_percent(r.limit, "the cgroup's effective memory limit")
+          << " of each cgroup's working set (memory charge minus inactive file cache)";
+    } else {
+      out << size_or_percent(r.limit, "the cgroup's memory limit") << " of " << to_string(r.measure)
+          << " "
+          << (r.scope == Scope::kProcess ? "per process"
+              : r.scope == Scope::kGroup ? "summed over all matched processes"
+                                         : "summed per cgroup");
+    }
+  }
+  if (r.pressure) {
+    out << "\n      pressure: "
+        << (r.scope == Scope::kCgroup ? "each cgroup's memory.pressure"
+                                      : "the host's memory pressure")
+        << " at or above";
+    if (r.pressure->some) out << " some " << percent_text(*r.pressure->some);
+    if (r.pressure->some && r.pressure->full) out << " and";
+    if (r.pressure->full) out << " full " << percent_text(*r.pressure->full);
+    out << " over " << r.pressure->window_seconds << "s";
+  }
+  if (r.available) {
+    out << "\n      available: host MemAvailable below "
+        << size_or_percent(r.available->below, "MemTotal");
+  }
+  if (r.for_duration.count()) out << "\n      for: " << format_duration(r.for_duration);
+  if (r.pressure || r.available) out << " (every condition must hold)";
+}
+
+void print_condition_states(std::ostream& out, const std::vector<ConditionState>& states,
+                            const char* indent) {
+  for (const ConditionState& s : states) {
+    out << indent << to_string(s.kind) << ": " << s.text << (s.holds ? "  [holds]" : "") << "\n";
+  }
+}
+
 }  // namespace
 
-void print_config_summary(std::ostream& out, const Config& c) {
+void print_config_summary(std::ostream& out, const Config& c,
+                          const std::vector<ConditionRow>& now) {
   out << "config OK: " << c.path << "\n"
       << "  interval " << format_duration(c.interval) << ", stats_frequency "
       << format_duration(c.stats_frequency) << ", measure " << to_string(c.measure) << ", dry_run "
@@ -57,11 +104,7 @@ void print_config_summary(std::ostream& out, const Config& c) {
     out << "    " << r.name << ":\n      match: ";
     describe_match(out, r.match);
     if (r.children) out << " (and all descendants)";
-    out << "\n      limit: " << limit_text(r.limit) << " of " << to_string(r.measure) << " "
-        << (r.scope == Scope::kProcess ? "per process"
-            : r.scope == Scope::kGroup ? "summed over all matched processes"
-                                       : "summed per cgroup");
-    if (r.for_duration.count()) out << ", over for " << format_duration(r.for_duration);
+    describe_conditions(out, r);
     out << "\n      action: " << r.action.signal_name;
     if (r.action.signal_name != "SIGKILL")
       out << ", SIGKILL after " << format_duration(r.action.kill_after);
@@ -72,6 +115,11 @@ void print_config_summary(std::ostream& out, const Config& c) {
       out << ", then run " << r.action.exec.front() << " (timeout "
           << format_duration(r.action.exec_timeout) << ")";
     out << (r.dry_run ? "  [dry-run: nothing is signalled]" : "") << "\n";
+    for (const ConditionRow& row : now) {
+      if (row.rule != r.name) continue;
+      out << "      now, " << to_valid_utf8(row.unit) << ":\n";
+      print_condition_states(out, row.states, "        ");
+    }
   }
 }
 
@@ -104,6 +152,13 @@ void print_check_table(std::ostream& out, const CheckReport& report) {
                                      [](const CheckRow& r) { return r.pid != 0; });
   out << matched << " matched (process, rule) pairs among " << report.processes_seen
       << " processes\n";
+  if (!report.conditions.empty()) {
+    out << "\nCONDITIONS (beside the limits above)\n";
+    for (const ConditionRow& row : report.conditions) {
+      out << row.rule << ", " << to_valid_utf8(row.unit) << ":\n";
+      print_condition_states(out, row.states, "  ");
+    }
+  }
 }
 
 }  // namespace mg

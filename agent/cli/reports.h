@@ -8,7 +8,9 @@
 
 namespace mg {
 
-void print_config_summary(std::ostream& out, const Config& config);
+// `now`: each rule's conditions as they are (CheckLoop::conditions_now).
+void print_config_summary(std::ostream& out, const Config& config,
+                          const std::vector<ConditionRow>& now = {});
 void print_check_table(std::ostream& out, const CheckReport& report);
 
 }  // namespace mg

@@ -34,6 +34,8 @@ const char* to_string(Measure m) {
       return "uss";
     case Measure::kRss:
       return "rss";
+    case Measure::kWorkingSet:
+      return "working_set";
   }
   return "pss";
 }

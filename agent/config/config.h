@@ -19,7 +19,10 @@ class RE2;
 
 namespace mg {
 
-enum class Measure { kPss, kUss, kRss };
+// working_set is a cgroup's figure, not a process's (scope: cgroup only):
+// what the cgroup is charged minus the file cache the kernel drops before it
+// OOM-kills. A rule that measures it ranks its victims by PSS.
+enum class Measure { kPss, kUss, kRss, kWorkingSet };
 enum class Scope { kProcess, kGroup, kCgroup };
 enum class Victim { kLargest, kOldest, kNewest, kAll };
 enum class Target { kProcess, kProcessGroup, kCgroup };
@@ -59,6 +62,23 @@ struct LimitSpec {
   std::uint64_t bytes = 0;  // set when !percent
   double percent = 0;       // 0 < percent <= 100: share of the cgroup's memory limit
   bool is_percent() const { return percent > 0; }
+  bool is_set() const { return bytes > 0 || percent > 0; }
+};
+
+// `pressure:`: memory pressure stall information (PSI) at or above each
+// threshold given, over the kernel's 10 s, 60 s or 300 s average. A
+// scope: cgroup rule reads each cgroup's memory.pressure (cgroup v2), any
+// other rule the host's /proc/pressure/memory.
+struct PressureSpec {
+  std::optional<double> some;  // percent of the window in which some task stalled
+  std::optional<double> full;  // ... in which every non-idle task stalled at once
+  int window_seconds = 10;     // 10, 60 or 300
+};
+
+// `available:`: the host's MemAvailable below `below` (bytes, or a percent of
+// MemTotal), as earlyoom's trigger.
+struct AvailableSpec {
+  LimitSpec below;  // percent: of MemTotal
 };
 
 struct ActionSpec {
@@ -71,19 +91,29 @@ struct ActionSpec {
   Duration exec_timeout = std::chrono::seconds(10);
 };
 
+// A rule acts when every condition it gives holds: `limit` (optional once
+// `pressure` or `available` is given), `pressure`, `available`.
 struct RuleSpec {
   std::string name;
   Mark mark;
   MatchSpec match;
   bool children = false;
-  LimitSpec limit;
+  LimitSpec limit;  // !is_set(): no limit condition
   Mark limit_mark;  // a % limit is checked against real cgroups after loading
+  std::optional<PressureSpec> pressure;
+  Mark pressure_mark;  // checked against the kernel after loading
+  std::optional<AvailableSpec> available;
+  Mark available_mark;
   Measure measure = Measure::kPss;  // the global one when the rule does not say
   Scope scope = Scope::kProcess;
   Duration for_duration{0};
   Victim victim = Victim::kLargest;
   ActionSpec action;
   bool dry_run = false;  // already OR-ed with the global dry_run
+
+  // A limit compared with each process's figure, or with a sum of them (not
+  // with a cgroup's working set).
+  bool limits_processes() const { return limit.is_set() && measure != Measure::kWorkingSet; }
 };
 
 struct Config {

@@ -17,15 +17,26 @@
 #include <sstream>
 #include <string_view>
 
+#include "config/action_keys.h"
+#include "config/condition_keys.h"
+#include "config/match_keys.h"
 #include "config/units.h"
 #include "config/yaml_reader.h"
+#include "config/yaml_text.h"
 
 namespace mg {
 namespace {
 
+using config_internal::first_bad_byte;
 using config_internal::mark_of;
 using config_internal::quoted;
+using config_internal::read_action;
+using config_internal::read_available;
+using config_internal::read_matcher;
+using config_internal::read_pressure;
+using config_internal::read_size_or_percent;
 using config_internal::Reader;
+using config_internal::second_document_start;
 using config_internal::Value;
 
 constexpr Duration kDefaultStatsFrequency = std::chrono::seconds(15);
@@ -46,28 +57,6 @@ std::string config_content_hash(std::string_view bytes) {
 }
 
 namespace {
-
-bool all_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// The bare K/M/G/T (and docker's lower-case forms) are refused by
-// parse_size; say why, since `512M` is the first thing people type.
-std::string size_hint(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-  std::string_view unit = text.substr(i);
-  for (std::string_view ambiguous : {"K", "M", "G", "T", "k", "m", "g", "t"}) {
-    if (unit == ambiguous) {
-      char upper = static_cast<char>(ambiguous[0] & ~0x20);
-      return std::string("ambiguous unit ") + quoted(unit) + ": write " + upper +
-             "i (powers of 1024) or " + upper + "B (powers of 1000)";
-    }
-  }
-  return "want bytes, or a number with a unit: Ki, Mi, Gi, Ti or KiB, MiB, GiB, TiB "
-         "(powers of 1024), KB, MB, GB, TB (powers of 1000)";
-}
 
 class Loader {
  public:
@@ -99,7 +88,7 @@ class Loader {
                        }
                      }},
                     {"dry_run", [&](const Value& v) { set(config.dry_run, r_.boolean(v)); }},
-                    {"measure", [&](const Value& v) { set(config.measure, measure(v)); }},
+                    {"measure", [&](const Value& v) { set(config.measure, global_measure(v)); }},
                     {"top_processes",
                      [&](const Value& v) {
                        if (auto n = r_.integer(v)) {
@@ -125,7 +114,7 @@ class Loader {
     // come after them in the file.
     if (protect) {
       for (const auto& item : r_.list(*protect).value_or(std::vector<Value>{})) {
-        if (auto spec = matcher(item, true)) config.protect.push_back(std::move(*spec));
+        if (auto spec = read_matcher(r_, item, true)) config.protect.push_back(std::move(*spec));
       }
     }
     if (rules) {
@@ -152,9 +141,23 @@ class Loader {
     if (value) field = std::move(*value);
   }
 
-  std::optional<Measure> measure(const Value& v) {
+  // working_set is a cgroup's figure, which only some rules compare with.
+  std::optional<Measure> global_measure(const Value& v) {
+    if (v.node.IsScalar() && v.node.Scalar() == "working_set") {
+      r_.error(v,
+               "working_set is a cgroup's figure: set it on the rules with scope: cgroup that "
+               "compare their limit with it");
+      return std::nullopt;
+    }
     return r_.choice<Measure>(
         v, {{"pss", Measure::kPss}, {"uss", Measure::kUss}, {"rss", Measure::kRss}});
+  }
+
+  std::optional<Measure> measure(const Value& v) {
+    return r_.choice<Measure>(v, {{"pss", Measure::kPss},
+                                  {"uss", Measure::kUss},
+                                  {"rss", Measure::kRss},
+                                  {"working_set", Measure::kWorkingSet}});
   }
 
   std::optional<RuleSpec> rule(const Value& at, const Config& global, Mark& name_mark) {
@@ -166,53 +169,78 @@ class Loader {
     std::optional<Value> match;
     std::optional<Value> victim;
     bool has_limit = false;
+    std::optional<Value> measure_value;
     bool dry_run = false;
-    bool is_map =
-        r_.map(at, {
-                       {"name",
-                        [&](const Value& v) {
-                          has_name = true;
-                          name_mark = v.mark;
-                          if (auto s = r_.string(v)) {
-                            if (s->empty()) {
-                              r_.error(v, "must not be empty");
-                            } else {
-                              rule.name = *s;
-                            }
-                          }
-                        }},
-                       {"match", [&](const Value& v) { match = v; }},
-                       {"children", [&](const Value& v) { set(rule.children, r_.boolean(v)); }},
-                       {"limit",
-                        [&](const Value& v) {
-                          has_limit = true;
-                          rule.limit_mark = v.mark;
-                          set(rule.limit, limit(v));
-                        }},
-                       {"measure", [&](const Value& v) { set(rule.measure, measure(v)); }},
-                       {"scope",
-                        [&](const Value& v) {
-                          set(rule.scope, r_.choice<Scope>(v, {{"process", Scope::kProcess},
-                                                               {"group", Scope::kGroup},
-                                                               {"cgroup", Scope::kCgroup}}));
-                        }},
-                       {"for", [&](const Value& v) { set(rule.for_duration, r_.duration(v)); }},
-                       {"victim",
-                        [&](const Value& v) {
-                          victim = v;
-                          set(rule.victim, r_.choice<Victim>(v, {{"largest", Victim::kLargest},
-                                                                 {"oldest", Victim::kOldest},
-                                                                 {"newest", Victim::kNewest},
-                                                                 {"all", Victim::kAll}}));
-                        }},
-                       {"action", [&](const Value& v) { action(v, rule.action); }},
-                       {"dry_run", [&](const Value& v) { set(dry_run, r_.boolean(v)); }},
-                   });
+    bool is_map = r_.map(
+        at, {
+                {"name",
+                 [&](const Value& v) {
+                   has_name = true;
+                   name_mark = v.mark;
+                   if (auto s = r_.string(v)) {
+                     if (s->empty()) {
+                       r_.error(v, "must not be empty");
+                     } else {
+                       rule.name = *s;
+                     }
+                   }
+                 }},
+                {"match", [&](const Value& v) { match = v; }},
+                {"children", [&](const Value& v) { set(rule.children, r_.boolean(v)); }},
+                {"limit",
+                 [&](const Value& v) {
+                   has_limit = true;
+                   rule.limit_mark = v.mark;
+                   set(rule.limit, read_size_or_percent(r_, v, "the cgroup's memory limit"));
+                 }},
+                {"pressure",
+                 [&](const Value& v) {
+                   rule.pressure_mark = v.mark;
+                   rule.pressure = read_pressure(r_, v);
+                 }},
+                {"available", [&](const Value& v) { rule.available = read_available(r_, v); }},
+                {"measure",
+                 [&](const Value& v) {
+                   measure_value = v;
+                   set(rule.measure, measure(v));
+                 }},
+                {"scope",
+                 [&](const Value& v) {
+                   set(rule.scope, r_.choice<Scope>(v, {{"process", Scope::kProcess},
+                                                        {"group", Scope::kGroup},
+                                                        {"cgroup", Scope::kCgroup}}));
+                 }},
+                {"for", [&](const Value& v) { set(rule.for_duration, r_.duration(v)); }},
+                {"victim",
+                 [&](const Value& v) {
+                   victim = v;
+                   set(rule.victim, r_.choice<Victim>(v, {{"largest", Victim::kLargest},
+                                                          {"oldest", Victim::kOldest},
+                                                          {"newest", Victim::kNewest},
+                                                          {"all", Victim::kAll}}));
+                 }},
+                {"action", [&](const Value& v) { read_action(r_, v, rule.action); }},
+                {"dry_run", [&](const Value& v) { set(dry_run, r_.boolean(v)); }},
+            });
     if (!is_map) return std::nullopt;
     if (!has_name) r_.error(at.mark, at.key + ".name", "missing: every rule needs a name");
-    if (!has_limit) r_.error(at.mark, at.key + ".limit", "missing: every rule needs a limit");
+    // The conditions a rule acts on. One that failed to read has its error.
+    const bool has_condition =
+        has_limit || rule.pressure || rule.available || r_.error_count() != first_error;
+    if (!has_condition) {
+      r_.error(at.mark, at.key + ".limit",
+               "missing: every rule needs a limit, a pressure: or an available: condition");
+    }
+    if (rule.measure == Measure::kWorkingSet && rule.scope != Scope::kCgroup) {
+      r_.error(measure_value ? measure_value->mark : at.mark, at.key + ".measure",
+               "working_set is a cgroup's figure: it needs scope: cgroup, got scope: " +
+                   std::string(to_string(rule.scope)));
+    } else if (rule.measure == Measure::kWorkingSet && !has_limit) {
+      r_.error(measure_value->mark, at.key + ".measure",
+               "working_set is what a limit is compared with: give the rule a limit");
+    }
     if (match) {
-      if (auto spec = matcher(*match, true)) rule.match = std::move(*spec);
+      if (auto spec = read_matcher(r_, *match, true)) rule.match = std::move(*spec);
     } else {
       r_.error(at.mark, at.key + ".match", "missing: every rule needs a match");
     }
@@ -222,202 +250,6 @@ class Loader {
     rule.dry_run = dry_run || global.dry_run;
     if (!rule.name.empty()) r_.annotate_since(first_error, " (rule " + quoted(rule.name) + ")");
     return rule;
-  }
-
-  std::optional<LimitSpec> limit(const Value& v) {
-    auto text = r_.string(v);
-    if (!text) return std::nullopt;
-    LimitSpec limit;
-    if (!text->empty() && text->front() == '-') {
-      r_.error(v, "must be greater than 0, got " + quoted(*text));
-      return std::nullopt;
-    }
-    if (!text->empty() && text->back() == '%') {
-      auto percent = parse_percent(*text);
-      if (!percent) {
-        r_.error(v, "bad percentage " + quoted(*text) +
-                        ": want more than 0% and at most 100% of the cgroup's memory limit");
-        return std::nullopt;
-      }
-      limit.percent = *percent;
-      return limit;
-    }
-    auto bytes = parse_size(*text);
-    if (!bytes) {
-      r_.error(v, "bad size " + quoted(*text) + ": " + size_hint(*text));
-      return std::nullopt;
-    }
-    if (*bytes == 0) {
-      r_.error(v, "must be greater than 0, got " + quoted(*text));
-      return std::nullopt;
-    }
-    limit.bytes = *bytes;
-    return limit;
-  }
-
-  // Matcher keys, shared by match:, not: and the entries of protect:.
-  std::optional<MatchSpec> matcher(const Value& at, bool allow_not) {
-    MatchSpec spec;
-    bool any_key = false;
-    std::size_t first_error = r_.error_count();
-    auto pattern = [this, &any_key](std::optional<Pattern>& field) {
-      return [this, &any_key, &field](const Value& v) {
-        any_key = true;
-        field = r_.pattern(v);
-      };
-    };
-    bool is_map = r_.map(at, {
-                                 {"name", pattern(spec.name)},
-                                 {"cmdline", pattern(spec.cmdline)},
-                                 {"exe", pattern(spec.exe)},
-                                 {"user",
-                                  [&](const Value& v) {
-                                    any_key = true;
-                                    user(v, spec);
-                                  }},
-                                 {"cgroup", pattern(spec.cgroup)},
-                                 {"pid_file",
-                                  [&](const Value& v) {
-                                    any_key = true;
-                                    spec.pid_file = pid_file(v);
-                                  }},
-                                 {"not",
-                                  [&](const Value& v) {
-                                    if (!allow_not) {
-                                      r_.error(v, "not: cannot be nested");
-                                      return;
-                                    }
-                                    if (auto exclude = matcher(v, false)) {
-                                      spec.exclude =
-                                          std::make_shared<const MatchSpec>(std::move(*exclude));
-                                    }
-                                  }},
-                             });
-    if (!is_map) return std::nullopt;
-    // A map whose only keys were wrong already has its error.
-    if (!any_key && r_.error_count() == first_error) {
-      r_.error(at, std::string("needs at least one of name, cmdline, exe, user, cgroup, pid_file") +
-                       (spec.exclude ? " (not: only excludes)" : ""));
-    }
-    if (r_.error_count() != first_error) return std::nullopt;
-    return spec;
-  }
-
-  void user(const Value& v, MatchSpec& spec) {
-    auto text = r_.string(v);
-    if (!text) return;
-    spec.user_text = *text;
-    if (all_digits(*text)) {
-      // (uid_t)-1 means "no user" to the kernel, so it cannot be a real one.
-      unsigned long long uid = 0;
-      bool fits = text->size() <= 10;
-      if (fits) uid = std::stoull(*text);
-      if (!fits || uid >= std::numeric_limits<uid_t>::max()) {
-        r_.error(v, "uid out of range: " + *text);
-        return;
-      }
-      spec.user = static_cast<uid_t>(uid);
-      return;
-    }
-    long size = sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 16384);
-    passwd entry{};
-    passwd* found = nullptr;
-    int err;
-    while ((err = getpwnam_r(text->c_str(), &entry, buffer.data(), buffer.size(), &found)) ==
-           ERANGE) {
-      buffer.resize(buffer.size() * 2);
-    }
-    if (found == nullptr) {
-      std::string why = err != 0 ? std::string(": ") + std::strerror(err) : "";
-      r_.error(v, "unknown user " + quoted(*text) + why +
-                      " (names are looked up where the agent runs; a uid always works)");
-      return;
-    }
-    spec.user = found->pw_uid;
-  }
-
-  std::optional<std::string> pid_file(const Value& v) {
-    auto path = r_.string(v);
-    if (!path) return std::nullopt;
-    // Relative to the agent's working directory would mean something else
-    // under systemd, in a container and by hand.
-    if (path->empty() || path->front() != '/') {
-      r_.error(v, "must be an absolute path, got " + quoted(*path));
-      return std::nullopt;
-    }
-    return path;
-  }
-
-  void action(const Value& at, ActionSpec& action) {
-    auto positive = [this](Duration& field) {
-      return [this, &field](const Value& v) {
-        if (auto d = r_.duration(v)) {
-          if (d->count() == 0) {
-            r_.error(v, "must be greater than 0");
-          } else {
-            field = *d;
-          }
-        }
-      };
-    };
-    r_.map(at, {
-                   {"signal",
-                    [&](const Value& v) {
-                      auto text = r_.string(v);
-                      if (!text) return;
-                      if (auto sig = parse_signal(*text)) {
-                        action.signal = *sig;
-                        action.signal_name = signal_name(*sig);
-                      } else {
-                        r_.error(v, "unknown signal " + quoted(*text) +
-                                        " (a name like SIGTERM or TERM, or a number)");
-                      }
-                    }},
-                   {"kill_after", positive(action.kill_after)},
-                   {"target",
-                    [&](const Value& v) {
-                      set(action.target,
-                          r_.choice<Target>(v, {{"process", Target::kProcess},
-                                                {"process_group", Target::kProcessGroup},
-                                                {"cgroup", Target::kCgroup}}));
-                    }},
-                   {"cooldown", [&](const Value& v) { set(action.cooldown, r_.duration(v)); }},
-                   {"exec", [&](const Value& v) { exec(v, action.exec); }},
-                   {"exec_timeout", positive(action.exec_timeout)},
-               });
-  }
-
-  void exec(const Value& at, std::vector<std::string>& argv) {
-    auto items = r_.list(at);
-    if (!items) return;
-    if (items->empty()) {
-      r_.error(at, "must not be empty: give the program and its arguments, or leave exec out");
-      return;
-    }
-    std::vector<std::string> out;
-    for (const auto& item : *items) {
-      auto arg = r_.string(item);
-      if (!arg) return;
-      out.push_back(*arg);
-    }
-    // The hook runs without a shell or a PATH search, so it must name the
-    // file itself; checking now beats failing at the first kill.
-    const std::string& program = out.front();
-    const Value& first = items->front();
-    struct stat st {};
-    if (program.empty() || program.front() != '/') {
-      r_.error(first,
-               "must be an absolute path (no shell, no PATH search), got " + quoted(program));
-    } else if (stat(program.c_str(), &st) != 0) {
-      r_.error(first, "cannot use " + quoted(program) + ": " + std::strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-      r_.error(first, quoted(program) + " is not a regular file");
-    } else if ((st.st_mode & 0111) == 0 || access(program.c_str(), X_OK) != 0) {
-      r_.error(first, quoted(program) + " is not executable");
-    } else {
-      argv = std::move(out);
-    }
   }
 
   Reader& r_;
@@ -438,89 +270,6 @@ namespace {
 // given by mistake or a deliberate bomb from stalling the check loop (which
 // parses on reloads) for seconds: yaml-cpp needs about 1 s per MiB.
 constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
-
-// Where the bytes stop being text YAML can hold: a NUL byte or an invalid
-// UTF-8 sequence. yaml-cpp accepts both silently (or with a baffling
-// message), and a rule name with invalid UTF-8 would break every scrape.
-struct BadByte {
-  Mark mark;
-  std::string reason;
-};
-
-std::optional<BadByte> first_bad_byte(std::string_view text) {
-  int line = 1;
-  std::size_t line_start = 0;
-  std::size_t i = 0;
-  auto at = [&](std::size_t pos, std::string reason) {
-    return BadByte{Mark{line, static_cast<int>(pos - line_start) + 1}, std::move(reason)};
-  };
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
-      ++line;
-      line_start = ++i;
-      continue;
-    }
-    if (c == 0) return at(i, "a NUL byte: the file is not text");
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    std::uint32_t cp = len ? (c & (0x7F >> len)) : 0;
-    bool valid = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      valid = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr std::uint32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (!valid || cp < kLeast[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02x", c);
-      return at(i, std::string("invalid UTF-8 (byte ") + hex + "): a config file must be UTF-8");
-    }
-    i += len;
-  }
-  return std::nullopt;
-}
-
-// Where a second YAML document starts, if there is one. yaml-cpp 0.7's
-// LoadAll() never returns on some inputs (a lone ',': jbeder/yaml-cpp#1040,
-// found by tests/fuzz): its parser hands out empty documents without moving
-// on. So documents are counted here, and a parser that stops moving is an
-// error, not a second document.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  std::vector<YAML::Mark> starts;
-  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-std::optional<Mark> second_document_start(const std::string& yaml) {
-  std::istringstream in(yaml);
-  YAML::Parser parser(in);
-  DocumentStarts documents;
-  while (documents.starts.size() < 2 && parser.HandleNextDocument(documents)) {
-  }
-  if (documents.starts.size() < 2) return std::nullopt;
-  const YAML::Mark& first = documents.starts[0];
-  const YAML::Mark& second = documents.starts[1];
-  if (second.pos == first.pos) {
-    throw YAML::ParserException(first, "cannot be parsed: the YAML parser makes no progress here");
-  }
-  return mark_of(second);
-}
 
 }  // namespace
 

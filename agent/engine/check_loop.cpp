@@ -19,7 +19,9 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
       table_(proc_, cgroups_),
       sampler_(proc_, clock_, std::chrono::seconds(15)),
       guard_(options_.procfs, cgroups_),
-      limits_(cgroups_) {
+      limits_(cgroups_),
+      cgroup_signals_(cgroups_),
+      host_signals_(proc_) {
   ActuatorHooks hooks;
   hooks.on_signal = [this](const std::string& rule, int signal) {
     metrics_.signal_sent(rule, signal_name(signal), clock_.unix_seconds());
@@ -40,7 +42,7 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
 CheckLoop::~CheckLoop() = default;
 
 std::vector<ConfigError> CheckLoop::host_errors(const Config& config) {
-  auto errors = validate_against_host(config, cgroups_);
+  auto errors = validate_against_host(config, proc_, cgroups_);
   if (errors.empty()) errors = percent_limit_errors(config, proc_, table_, cgroups_, clock_.now());
   return errors;
 }
@@ -85,8 +87,12 @@ void CheckLoop::apply(Config config, const std::string& content_hash) {
     } else {
       next.push_back(std::make_unique<RuleState>(spec, clock_));
     }
-    RuleCounters rc{spec.name, {spec.action.signal_name}};
+    RuleCounters rc{spec.name, {spec.action.signal_name}, {}};
     if (spec.action.signal_name != "SIGKILL") rc.signals.push_back("SIGKILL");
+    if (spec.limit.is_set())
+      rc.conditions.push_back(spec.measure == Measure::kWorkingSet ? "working_set" : "limit");
+    if (spec.pressure) rc.conditions.push_back("pressure");
+    if (spec.available) rc.conditions.push_back("available");
     counters.push_back(std::move(rc));
   }
   for (const auto& old : rules_) {
@@ -250,6 +256,44 @@ CheckReport CheckLoop::check_once() {
   return check(true);
 }
 
+RulePassContext CheckLoop::pass_context(TimePoint now, ScanErrors& errors, bool once,
+                                        CheckReport* report) {
+  return {*config_,
+          table_,
+          sampler_,
+          plan_,
+          limits_,
+          guard_,
+          pid_files_,
+          *actuator_,
+          metrics_,
+          between_.schedule(),
+          between_.policy(),
+          cgroups_,
+          cgroup_signals_,
+          host_signals_,
+          errors,
+          now,
+          once,
+          report};
+}
+
+std::vector<ConditionRow> CheckLoop::conditions_now() {
+  ScanErrors errors;
+  const TimePoint now = clock_.now();
+  cgroup_signals_.new_check();
+  host_signals_.new_check();
+  table_.scan(now, needs_, Duration{0}, errors);
+  pid_files_.refresh(proc_, *config_);
+  const RulePassContext ctx = pass_context(now, errors, true, nullptr);
+  std::vector<ConditionRow> rows;
+  for (auto& rs : rules_) {
+    rs->matcher.select(table_, pid_files_, rs->members);
+    add_condition_rows(*rs, ctx, rows);
+  }
+  return rows;
+}
+
 void CheckLoop::check_now() {
   check(false);
 }
@@ -273,6 +317,8 @@ CheckReport CheckLoop::check(bool collect_rows) {
   ScanErrors errors;
   const TimePoint now = clock_.now();
   limits_.new_check();
+  cgroup_signals_.new_check();
+  host_signals_.new_check();
   // discover. What a process is gets re-read at least this often, so
   // renames, rewritten command lines and cgroup moves are seen even without
   // an exec. 10s keeps that refresh (stat and cmdline: ~20us a process) to
@@ -296,16 +342,17 @@ CheckReport CheckLoop::check(bool collect_rows) {
   plan_.measure_detail(rules_, table_, sampler_, limits_, errors);
 
   // judge and act, rule by rule; export
-  RulePassContext ctx{*config_,          table_,
-                      sampler_,          plan_,
-                      limits_,           guard_,
-                      pid_files_,        *actuator_,
-                      metrics_,          between_.schedule(),
-                      between_.policy(), now,
-                      options_.once,     collect_rows ? &report : nullptr};
+  const RulePassContext ctx =
+      pass_context(now, errors, options_.once, collect_rows ? &report : nullptr);
   auto snapshot = std::make_shared<Snapshot>();
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     snapshot->rules.push_back(run_rule_pass(*rules_[i], i, candidates_, ctx));
+  }
+  snapshot->host.meminfo = host_signals_.last_meminfo();
+  snapshot->host.pressure = host_signals_.last_pressure();
+  for (const auto& rs : rules_) {
+    if (rs->spec.pressure && rs->spec.scope != Scope::kCgroup)
+      snapshot->host.pressure_windows.insert(rs->spec.pressure->window_seconds);
   }
   metrics_.publish(std::move(snapshot));
 

@@ -56,7 +56,10 @@ class CheckLoop {
   std::vector<ConfigError> start_with(Config config, const std::string& content_hash);
 
   CheckReport check_once();  // one check with its rows, as --once uses it
-  void check_now();          // one full check, as the loop runs it (no rows)
+  // The conditions of every rule as they are now, beside a limit on
+  // processes (see add_condition_rows): no process is measured.
+  std::vector<ConditionRow> conditions_now();
+  void check_now();  // one full check, as the loop runs it (no rows)
   // The looks between full checks (see engine/fast_check_schedule.h) that
   // are due now. Returns true when one found a process over its limit: a
   // full check should run now to judge it.
@@ -64,6 +67,11 @@ class CheckLoop {
   std::optional<TimePoint> next_fast_check() const { return between_.schedule().next_due(); }
   std::size_t fast_checks_scheduled() const { return between_.schedule().size(); }
   std::uint64_t fast_checks_done() const { return between_.done(); }
+  // Cgroup and host files read for conditions since the start (each at most
+  // once per check), for tests.
+  std::uint64_t condition_reads() const {
+    return cgroup_signals_.reads() + host_signals_.reads();
+  }
   void run();  // until stop(); checks every interval, and near processes between
   void stop();
 
@@ -81,6 +89,7 @@ class CheckLoop {
   ReloadOutcome reload(const std::string& why);
   void process_reloads();
   CheckReport check(bool collect_rows);
+  RulePassContext pass_context(TimePoint now, ScanErrors& errors, bool once, CheckReport* report);
   void report_memory_reads();
   void count_scan_errors(const ScanErrors& errors);
 
@@ -101,6 +110,8 @@ class CheckLoop {
   RuleStates rules_;  // config order
 
   LimitResolver limits_;
+  CgroupSignals cgroup_signals_;
+  HostSignals host_signals_;
   MeasurePlan plan_;
   std::vector<Candidate> candidates_;
   std::uint64_t checks_ = 0;

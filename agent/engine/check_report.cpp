@@ -46,9 +46,16 @@ void add_group_rows(const RuleSpec& rule, const std::vector<Candidate>& candidat
     ++s.n;
   }
   for (auto& [key, s] : sums) {
-    const std::uint64_t judged = s.fig.value(rule.measure);
-    std::string verdict = std::to_string(s.n) + " processes, " + to_string(rule.measure) + " sum " +
-                          format_bytes(judged) + (s.limit && judged > s.limit ? ": over" : ": ok");
+    std::string verdict;
+    if (rule.limits_processes()) {
+      const std::uint64_t judged = s.fig.value(rule.measure);
+      verdict = std::to_string(s.n) + " processes, " + to_string(rule.measure) + " sum " +
+                format_bytes(judged) + (s.limit && judged > s.limit ? ": over" : ": ok");
+    } else {
+      // Judged by conditions of the cgroup or the host, listed apart.
+      verdict = std::to_string(s.n) + " processes, pss sum " + format_bytes(s.fig.pss) +
+                " (conditions below)";
+    }
     report.rows.push_back({rule.name, 0, key, s.fig, rule.measure, s.limit, verdict});
   }
 }

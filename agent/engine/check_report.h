@@ -26,8 +26,18 @@ struct CheckRow {
   std::string verdict;
 };
 
+// The conditions beside a limit on processes (a cgroup's working set and
+// pressure, the host's pressure and MemAvailable) as one rule read them for
+// one unit: "host" or "cgroup /path".
+struct ConditionRow {
+  std::string rule;
+  std::string unit;
+  std::vector<ConditionState> states;
+};
+
 struct CheckReport {
   std::vector<CheckRow> rows;
+  std::vector<ConditionRow> conditions;
   std::size_t processes_seen = 0;
 };
 

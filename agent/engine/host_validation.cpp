@@ -5,17 +5,66 @@
 #include "match/matcher.h"
 
 namespace mg {
+namespace {
 
-std::vector<ConfigError> validate_against_host(const Config& config, const CgroupFs& cgroups) {
+std::string why(ReadError e) {
+  switch (e) {
+    case ReadError::kVanished:
+      return "no such file";
+    case ReadError::kPermission:
+      return "permission denied";
+    case ReadError::kParse:
+      return "not in the kernel's format";
+    case ReadError::kIo:
+      break;
+  }
+  return "cannot be read";
+}
+
+}  // namespace
+
+std::vector<ConfigError> validate_against_host(const Config& config, ProcFs& proc,
+                                               const CgroupFs& cgroups) {
   std::vector<ConfigError> errors;
-  if (cgroups.layout() != CgroupLayout::kNone) return errors;
+  const bool no_cgroups = cgroups.layout() == CgroupLayout::kNone;
+  std::optional<Expected<Pressure>> host_pressure;
+  std::optional<Expected<MemInfo>> meminfo;
   for (std::size_t i = 0; i < config.rules.size(); ++i) {
     const RuleSpec& r = config.rules[i];
-    if (r.limit.is_percent()) {
-      errors.push_back({config.path, r.limit_mark, "rules[" + std::to_string(i) + "].limit",
+    const std::string at = "rules[" + std::to_string(i) + "]";
+    if (r.limit.is_percent() && no_cgroups) {
+      errors.push_back({config.path, r.limit_mark, at + ".limit",
                         "a limit in % needs the memory limit of a cgroup, but no cgroup "
                         "filesystem was found at " +
                             cgroups.root()});
+    }
+    if (r.measure == Measure::kWorkingSet && no_cgroups) {
+      errors.push_back({config.path, r.limit_mark, at + ".measure",
+                        "working_set is a cgroup's figure, but no cgroup filesystem was found at " +
+                            cgroups.root()});
+    }
+    if (r.pressure) {
+      if (!host_pressure) host_pressure = proc.read_memory_pressure();
+      if (!*host_pressure) {
+        errors.push_back({config.path, r.pressure_mark, at + ".pressure",
+                          "this kernel gives no memory pressure (PSI): " + proc.root() +
+                              "/pressure/memory: " + why(host_pressure->error()) +
+                              "; PSI needs CONFIG_PSI=y and no psi=0 on the kernel command line"});
+      } else if (r.scope == Scope::kCgroup && !cgroups.has_v2()) {
+        errors.push_back({config.path, r.pressure_mark, at + ".pressure",
+                          "a scope: cgroup rule reads each cgroup's memory.pressure, which only "
+                          "cgroup v2 has, but no v2 hierarchy was found at " +
+                              cgroups.root() + " (a rule of another scope reads the host's)"});
+      }
+    }
+    if (r.available) {
+      if (!meminfo) meminfo = proc.read_meminfo();
+      if (!*meminfo || !(*meminfo)->available) {
+        errors.push_back({config.path, r.available_mark, at + ".available",
+                          "needs MemAvailable from " + proc.root() +
+                              "/meminfo, which this kernel does not give (Linux 3.14 or later "
+                              "does)"});
+      }
     }
   }
   return errors;

@@ -1,8 +1,10 @@
 #pragma once
 // What a config must pass against the host it runs on, beyond what the
-// loader can see in the file: a `%` limit needs a cgroup memory controller,
-// and every process a `%` rule matches right now needs a cgroup with a memory
-// limit. Errors point at the rule's key, as the loader's do.
+// loader can see in the file: a `%` limit or a working set needs a cgroup
+// memory controller, and every process a `%` rule matches right now needs a
+// cgroup with a memory limit; `pressure:` needs the kernel's PSI (and cgroup
+// v2 for a scope: cgroup rule), `available:` a MemAvailable. Errors point at
+// the rule's key, as the loader's do.
 #include <vector>
 
 #include "config/config.h"
@@ -14,7 +16,8 @@
 
 namespace mg {
 
-std::vector<ConfigError> validate_against_host(const Config& config, const CgroupFs& cgroups);
+std::vector<ConfigError> validate_against_host(const Config& config, ProcFs& proc,
+                                               const CgroupFs& cgroups);
 
 // Scans `table` (the engine's own, which this warms up) for the processes
 // each `%` rule matches now.

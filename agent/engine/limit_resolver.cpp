@@ -14,6 +14,8 @@ std::optional<std::uint64_t> LimitResolver::percent_of_cgroup_limit(double perce
 }
 
 std::uint64_t LimitResolver::limit_for(const RuleSpec& rule, const Process& p) {
+  // A working set limit is the cgroup's (see working_set_condition.h).
+  if (!rule.limits_processes()) return 0;
   if (!rule.limit.is_percent()) return rule.limit.bytes;
   if (auto bytes = percent_of_cgroup_limit(rule.limit.percent, p)) return *bytes;
   if (!p.attrs.primary_cgroup) return 0;

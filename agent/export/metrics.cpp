@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "export/self_metrics.h"
+#include "export/snapshot_text.h"
 #include "util/utf8.h"
 #include "util/version.h"
 
@@ -37,158 +38,6 @@ const prometheus::Histogram::BucketBoundaries kScanBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
-void append_escaped(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
-void append_number(std::string& out, std::uint64_t value) {
-  char buf[24];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out.append(buf, end);
-}
-
-// The latest Snapshot, written in the text format directly. It holds a few
-// series per watched process and rule: thousands with N=1000 and 50 rules,
-// where building prometheus-cpp's ClientMetric objects for each and running
-// its stream-based serializer took 9.5 ms a scrape for 269 KiB. Series exist
-// only while the snapshot carries them, so a process that has gone vanishes
-// at the next scrape.
-class SnapshotText {
- public:
-  void publish(std::shared_ptr<const Snapshot> snapshot) {
-    std::lock_guard lock(mu_);
-    snapshot_ = std::move(snapshot);
-  }
-
-  void render(std::string& out) const {
-    std::shared_ptr<const Snapshot> snap;
-    {
-      std::lock_guard lock(mu_);
-      snap = snapshot_;
-    }
-    if (!snap) return;
-    // The label values, made valid UTF-8 once per scrape rather than once per
-    // series: a process's name labels three of them.
-    std::vector<std::string> rules;
-    std::vector<std::vector<std::string>> names;  // by rule, then by top process
-    rules.reserve(snap->rules.size());
-    names.reserve(snap->rules.size());
-    for (const auto& r : snap->rules) {
-      rules.push_back(to_valid_utf8(r.rule));
-      auto& valid = names.emplace_back();
-      valid.reserve(r.top.size());
-      for (const auto& p : r.top) valid.push_back(to_valid_utf8(p.name));
-    }
-
-    // One family a pass over the rules; a family with no series is left out.
-    auto family = [&](const char* name, const char* help, auto&& has_series, auto&& series) {
-      bool any = false;
-      for (const auto& r : snap->rules) any = any || has_series(r);
-      if (!any) return;
-      out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-      out.append("# TYPE ").append(name).append(" gauge\n");
-      for (std::size_t i = 0; i < snap->rules.size(); ++i) series(name, i);
-    };
-    auto rule_series = [&](const char* name, const std::string& rule, std::uint64_t value) {
-      out.append(name).append("{rule=\"");
-      append_escaped(out, rule);
-      out.append("\"} ");
-      append_number(out, value);
-      out += '\n';
-    };
-    // Every top process of rule i with a figure; without_detail: also those
-    // whose PSS/USS is not known yet (unreadable smaps_rollup), which get no
-    // series rather than a made-up value.
-    auto process_series = [&](const char* name, std::size_t i, bool without_detail,
-                              std::uint64_t ProcessSample::*figure) {
-      const auto& top = snap->rules[i].top;
-      for (std::size_t j = 0; j < top.size(); ++j) {
-        const ProcessSample& p = top[j];
-        if (!without_detail && !p.has_detail) continue;
-        out.append(name).append("{name=\"");
-        append_escaped(out, names[i][j]);
-        out.append("\",pid=\"");
-        append_number(out, static_cast<std::uint64_t>(p.pid));
-        out.append("\",rule=\"");
-        append_escaped(out, rules[i]);
-        out.append("\"} ");
-        append_number(out, p.*figure);
-        out += '\n';
-      }
-    };
-    auto has_top = [](const RuleSample& r) { return !r.top.empty(); };
-    auto has_detail = [](const RuleSample& r) {
-      for (const auto& p : r.top) {
-        if (p.has_detail) return true;
-      }
-      return false;
-    };
-    family("memoryguard_process_pss_bytes",
-           "Proportional set size of a watched process (the largest per rule).", has_detail,
-           [&](const char* name, std::size_t i) {
-             process_series(name, i, false, &ProcessSample::pss);
-           });
-    family("memoryguard_process_uss_bytes",
-           "Unique set size of a watched process (the largest per rule).", has_detail,
-           [&](const char* name, std::size_t i) {
-             process_series(name, i, false, &ProcessSample::uss);
-           });
-    family("memoryguard_process_rss_bytes",
-           "Resident set size of a watched process (the largest per rule).", has_top,
-           [&](const char* name, std::size_t i) {
-             process_series(name, i, true, &ProcessSample::rss);
-           });
-    auto always = [](const RuleSample&) { return true; };
-    family("memoryguard_rule_pss_bytes",
-           "Sum of the proportional set size over the rule's processes.", always,
-           [&](const char* name, std::size_t i) {
-             rule_series(name, rules[i], snap->rules[i].pss_bytes);
-           });
-    family("memoryguard_rule_limit_bytes", "The rule's limit now.", always,
-           [&](const char* name, std::size_t i) {
-             rule_series(name, rules[i], snap->rules[i].limit_bytes);
-           });
-    family("memoryguard_rule_processes", "Number of processes the rule matches.", always,
-           [&](const char* name, std::size_t i) {
-             rule_series(name, rules[i], snap->rules[i].processes);
-           });
-    family(
-        "memoryguard_cgroup_pss_bytes",
-        "Sum of the rule's measure over its processes in one cgroup (scope: cgroup rules "
-        "only).",
-        [](const RuleSample& r) { return !r.cgroups.empty(); },
-        [&](const char* name, std::size_t i) {
-          for (const auto& c : snap->rules[i].cgroups) {
-            out.append(name).append("{cgroup=\"");
-            append_escaped(out, to_valid_utf8(c.path));
-            out.append("\",rule=\"");
-            append_escaped(out, rules[i]);
-            out.append("\"} ");
-            append_number(out, c.bytes);
-            out += '\n';
-          }
-        });
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> snapshot_;
-};
-
 }  // namespace
 
 struct Metrics::Impl {
@@ -199,6 +48,7 @@ struct Metrics::Impl {
     std::map<std::string, prometheus::Counter*> kills;     // by signal
     std::map<std::string, prometheus::Counter*> failures;  // by reason
     std::map<std::string, prometheus::Counter*> skips;     // by reason
+    std::map<std::string, prometheus::Counter*> fired;     // by condition
     prometheus::Gauge* last_kill = nullptr;
   };
 
@@ -206,7 +56,17 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& limit_exceeded =
       prometheus::BuildCounter()
           .Name("memoryguard_limit_exceeded_total")
-          .Help("Times a rule found its limit exceeded (dry-run included).")
+          .Help(
+              "Times a rule found its limit exceeded, or with pressure: or available:, every "
+              "condition it gives holding (dry-run included).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& conditions_fired =
+      prometheus::BuildCounter()
+          .Name("memoryguard_condition_fired_total")
+          .Help(
+              "Times one of a rule's conditions (limit, working_set, pressure, available) started "
+              "to hold for a process, group, cgroup or the host, whether or not the rule's other "
+              "conditions held then (dry-run included).")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& kills = prometheus::BuildCounter()
                                                        .Name("memoryguard_kills_total")
@@ -318,6 +178,16 @@ struct Metrics::Impl {
     return *slot;
   }
 
+  prometheus::Counter& fired_counter(RuleSeries& s, const std::string& rule,
+                                     const std::string& condition) {
+    auto& slot = s.fired[condition];
+    if (slot == nullptr) {
+      slot = &conditions_fired.Add(
+          {{"rule", to_valid_utf8(rule)}, {"condition", to_valid_utf8(condition)}});
+    }
+    return *slot;
+  }
+
   prometheus::Counter& failure_counter(RuleSeries& s, const std::string& rule,
                                        const std::string& reason) {
     auto& slot = s.failures[reason];
@@ -333,6 +203,7 @@ struct Metrics::Impl {
     for (auto& [_, c] : s.kills) kills.Remove(c);
     for (auto& [_, c] : s.failures) kill_failures.Remove(c);
     for (auto& [_, c] : s.skips) actions_skipped.Remove(c);
+    for (auto& [_, c] : s.fired) conditions_fired.Remove(c);
   }
 };
 
@@ -346,6 +217,8 @@ void Metrics::set_rules(const std::vector<RuleCounters>& rules) {
     keep.insert(to_valid_utf8(r.rule));
     auto& s = impl_->series(r.rule);
     for (const auto& sig : r.signals) impl_->kill_counter(s, r.rule, sig);
+    // A condition a reload took away keeps its count (it may come back).
+    for (const auto& c : r.conditions) impl_->fired_counter(s, r.rule, c);
   }
   for (auto it = impl_->rules.begin(); it != impl_->rules.end();) {
     if (keep.count(it->first) == 0) {
@@ -364,6 +237,12 @@ void Metrics::publish(std::shared_ptr<const Snapshot> snapshot) {
 void Metrics::limit_exceeded(const std::string& rule) {
   std::lock_guard lock(impl_->mu);
   impl_->series(rule).limit_exceeded->Increment();
+}
+
+void Metrics::condition_fired(const std::string& rule, const std::string& condition) {
+  std::lock_guard lock(impl_->mu);
+  auto& s = impl_->series(rule);
+  impl_->fired_counter(s, rule, condition).Increment();
 }
 
 void Metrics::signal_sent(const std::string& rule, const std::string& signal, double unix_time) {

@@ -18,7 +18,8 @@ namespace mg {
 
 struct RuleCounters {
   std::string rule;
-  std::vector<std::string> signals;  // signal names the rule may send, shown at 0
+  std::vector<std::string> signals;          // signal names the rule may send, shown at 0
+  std::vector<std::string> conditions = {};  // the rule's conditions (limit, pressure, ...), at 0
 };
 
 class Metrics {
@@ -32,6 +33,9 @@ class Metrics {
   void publish(std::shared_ptr<const Snapshot> snapshot);
 
   void limit_exceeded(const std::string& rule);
+  // One of the rule's conditions started to hold for one of its units
+  // (memoryguard_condition_fired_total), whether or not the others did.
+  void condition_fired(const std::string& rule, const std::string& condition);
   void signal_sent(const std::string& rule, const std::string& signal, double unix_time);
   void action_failed(const std::string& rule, const std::string& reason);
   // An action not carried out because, right before the signal, the victim

@@ -5,8 +5,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "procfs/meminfo.h"
+#include "procfs/pressure.h"
 
 namespace mg {
 
@@ -21,20 +26,36 @@ struct ProcessSample {
 
 struct CgroupSample {
   std::string path;
-  std::uint64_t bytes = 0;  // sum of the rule's measure over its processes in that cgroup
+  std::uint64_t bytes = 0;  // sum of PSS over the rule's processes in that cgroup
+  bool has_bytes = true;    // false when none of them had a PSS read yet
+  // What the rule's conditions read of the cgroup itself, when they do.
+  std::optional<std::uint64_t> working_set = {};   // measure: working_set
+  std::optional<std::uint64_t> memory_limit = {};  // its effective memory limit, with it
+  std::optional<Pressure> pressure = {};           // pressure: (window: the rule's)
 };
 
 struct RuleSample {
   std::string rule;
-  std::uint64_t pss_bytes = 0;    // sum of PSS over the rule's processes
-  std::uint64_t limit_bytes = 0;  // the limit now (a % limit resolves per cgroup; the least)
+  std::uint64_t pss_bytes = 0;  // sum of PSS over the rule's processes
+  // The limit now (a % limit resolves per cgroup; the least); nullopt for a
+  // rule that has none (pressure or available only).
+  std::optional<std::uint64_t> limit_bytes;
+  int pressure_window = 0;  // seconds, when the rule reads cgroup pressure
   std::uint64_t processes = 0;
   std::vector<ProcessSample> top;     // largest first, at most top-N
   std::vector<CgroupSample> cgroups;  // only for scope: cgroup
 };
 
+// What the rules read of the host in the latest check; nothing when none did.
+struct HostSample {
+  std::optional<MemInfo> meminfo;
+  std::optional<Pressure> pressure;
+  std::set<int> pressure_windows;  // seconds: the windows the rules compare
+};
+
 struct Snapshot {
   std::vector<RuleSample> rules;
+  HostSample host;
 };
 
 }  // namespace mg

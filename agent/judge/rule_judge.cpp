@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "config/units.h"
+#include "judge/conditions/limit_condition.h"
 
 namespace mg {
 
@@ -36,6 +37,8 @@ std::string describe(const Verdict& v, const RuleSpec& rule) {
                   : std::string(" to ") + to_string(rule.action.target));
     case VerdictKind::kOverGroup:
       return "group over, not chosen";
+    case VerdictKind::kUnmet:
+      return "over, but not every condition holds";
   }
   return "?";
 }
@@ -49,6 +52,11 @@ std::string group_key(Scope scope, const std::optional<CgroupRef>& cgroup) {
   if (scope == Scope::kGroup) return "g";
   if (!cgroup) return {};
   return (cgroup->v2 ? "c2:" : "c1:") + cgroup->path;
+}
+
+std::string unit_key(const RuleSpec& rule, const std::optional<CgroupRef>& cgroup) {
+  if (rule.scope == Scope::kProcess) return "r";
+  return group_key(rule.scope, cgroup);
 }
 
 std::string target_key(const RuleSpec& rule, const Candidate& c) {
@@ -76,8 +84,37 @@ bool RuleJudge::mark_over(const std::string& key, TimePoint now) {
   return inserted;
 }
 
+void RuleJudge::note(const std::string& unit, const ConditionState& state, JudgeResult& out) {
+  if (!state.holds) return;
+  std::string key = unit;
+  key.append("/").append(to_string(state.kind));
+  // Entries not held at the last check are gone (see judge()): one found
+  // here is the same episode going on.
+  auto [it, inserted] = held_.try_emplace(std::move(key), check_);
+  it->second = check_;
+  if (inserted) out.fired.push_back(state.kind);
+}
+
+namespace {
+
+bool all_hold(const std::vector<ConditionState>& states) {
+  return std::all_of(states.begin(), states.end(), [](const auto& s) { return s.holds; });
+}
+
+// What made an action, for its log line: each condition that held.
+std::string trigger_text(const std::vector<const ConditionState*>& states) {
+  std::string text;
+  for (const ConditionState* s : states) {
+    if (!text.empty()) text += "; ";
+    text += s->text;
+  }
+  return text;
+}
+
+}  // namespace
+
 ActionRequest RuleJudge::request(const RuleSpec& rule, const Candidate& c, std::uint64_t bytes,
-                                 std::uint64_t limit) const {
+                                 std::uint64_t limit, std::string trigger) const {
   ActionRequest r;
   r.rule = rule.name;
   r.victim = c.id;
@@ -91,19 +128,26 @@ ActionRequest RuleJudge::request(const RuleSpec& rule, const Candidate& c, std::
   r.victim_bytes = c.bytes;
   r.spec = rule.action;
   r.dry_run = rule.dry_run;
+  r.trigger = std::move(trigger);
+  // Re-measuring the victim right before the signal tells something only
+  // where the limit compares the processes' own figures.
+  r.recheck_figure = rule.limits_processes();
   return r;
 }
 
-JudgeResult RuleJudge::judge(const RuleSpec& rule, std::vector<Candidate>& candidates) {
+JudgeResult RuleJudge::judge(const RuleSpec& rule, std::vector<Candidate>& candidates,
+                             const ConditionInputs& conditions) {
   ++check_;
   JudgeResult out;
-  if (rule.scope == Scope::kProcess)
-    judge_processes(rule, candidates, out);
+  for (const ConditionState& s : conditions.host) note("host", s, out);
+  if (rule.scope == Scope::kProcess && rule.limits_processes())
+    judge_processes(rule, candidates, conditions, out);
   else
-    judge_groups(rule, candidates, out);
+    judge_units(rule, candidates, conditions, out);
   // A key not over in this check ends its episode: the next crossing starts
   // the for: timer afresh and counts again.
   std::erase_if(over_, [this](const auto& kv) { return kv.second.seen != check_; });
+  std::erase_if(held_, [this](const auto& kv) { return kv.second != check_; });
   const TimePoint now = clock_.now();
   const Duration backoff = retry_backoff(rule);
   std::erase_if(acted_on_, [&](const auto& kv) { return now - kv.second >= backoff; });
@@ -111,9 +155,10 @@ JudgeResult RuleJudge::judge(const RuleSpec& rule, std::vector<Candidate>& candi
 }
 
 void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& cands,
-                                JudgeResult& out) {
+                                const ConditionInputs& conditions, JudgeResult& out) {
   const TimePoint now = clock_.now();
   const Duration backoff = retry_backoff(rule);
+  const bool host_holds = all_hold(conditions.host);
   // The largest offender first, so a cooldown spends its one action well.
   std::sort(cands.begin(), cands.end(),
             [](const Candidate& a, const Candidate& b) { return a.bytes > b.bytes; });
@@ -122,59 +167,90 @@ void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& ca
     if (c.limit == 0) {
       v.kind = VerdictKind::kNoLimit;
     } else if (c.bytes > c.limit) {
+      // Only a process over its limit costs a key and a text: a steady
+      // check of thousands under theirs allocates nothing here.
       const std::string key =
           "p" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
-      if (mark_over(key, now)) ++out.exceeded;
-      if (now - over_[key].since < rule.for_duration)
-        v.kind = VerdictKind::kPending;
-      else if (c.is_protected)
-        v.kind = VerdictKind::kProtected;
-      else if (c.in_flight)
-        v.kind = VerdictKind::kInFlight;
-      else if (backing_off(target_key(rule, c), now, backoff))
-        v.kind = VerdictKind::kBackoff;
-      else if (cooling_down(rule, now))
-        v.kind = VerdictKind::kCooldown;
-      else {
-        v.kind = VerdictKind::kAct;
-        out.actions.push_back(request(rule, c, c.bytes, c.limit));
-        last_action_ = now;
-        acted_on_[target_key(rule, c)] = now;
+      const ConditionState limit = limit_condition(rule.measure, c.bytes, c.limit, false);
+      note(key, limit, out);
+      if (!host_holds) {
+        v.kind = VerdictKind::kUnmet;
+      } else {
+        if (mark_over(key, now)) ++out.exceeded;
+        if (now - over_[key].since < rule.for_duration)
+          v.kind = VerdictKind::kPending;
+        else if (c.is_protected)
+          v.kind = VerdictKind::kProtected;
+        else if (c.in_flight)
+          v.kind = VerdictKind::kInFlight;
+        else if (backing_off(target_key(rule, c), now, backoff))
+          v.kind = VerdictKind::kBackoff;
+        else if (cooling_down(rule, now))
+          v.kind = VerdictKind::kCooldown;
+        else {
+          v.kind = VerdictKind::kAct;
+          std::vector<const ConditionState*> fired{&limit};
+          for (const ConditionState& s : conditions.host) fired.push_back(&s);
+          out.actions.push_back(request(rule, c, c.bytes, c.limit, trigger_text(fired)));
+          last_action_ = now;
+          acted_on_[target_key(rule, c)] = now;
+        }
       }
     }
     out.verdicts.push_back(v);
   }
 }
 
-void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands,
-                             JudgeResult& out) {
+void RuleJudge::judge_units(const RuleSpec& rule, std::vector<Candidate>& cands,
+                            const ConditionInputs& conditions, JudgeResult& out) {
   const TimePoint now = clock_.now();
   const Duration backoff = retry_backoff(rule);
-  // Partition: one group for scope: group, one per distinct cgroup otherwise.
-  std::map<std::string, std::vector<Candidate*>> groups;
+  const bool sums = rule.limits_processes();
+  // Partition: one unit for scope: group (and for scope: process judged on
+  // host-wide conditions only), one per distinct cgroup otherwise.
+  std::map<std::string, std::vector<Candidate*>> units;
   for (Candidate& c : cands) {
-    const std::string key = group_key(rule.scope, c.cgroup);
+    const std::string key = unit_key(rule, c.cgroup);
     if (!key.empty())
-      groups[key].push_back(&c);
+      units[key].push_back(&c);
     else
       out.verdicts.push_back({c.id, VerdictKind::kNoLimit, c.bytes, c.limit});
   }
-  for (auto& [key, members] : groups) {
+  static const UnitConditions kNone;
+  for (auto& [key, members] : units) {
     std::uint64_t sum = 0;
     std::uint64_t limit = 0;
     for (const Candidate* c : members) {
       sum += c->bytes;
       if (c->limit && (limit == 0 || c->limit < limit)) limit = c->limit;
     }
+    auto found = conditions.cgroups.find(key);
+    const UnitConditions& own = found == conditions.cgroups.end() ? kNone : found->second;
+    // The limit a verdict shows: the sums' or the working set's.
+    const std::uint64_t shown = sums ? limit : own.limit;
     auto verdict_all = [&](VerdictKind k) {
-      for (const Candidate* c : members) out.verdicts.push_back({c->id, k, c->bytes, limit});
+      for (const Candidate* c : members) out.verdicts.push_back({c->id, k, c->bytes, shown});
     };
-    if (limit == 0) {
-      verdict_all(VerdictKind::kNoLimit);
-      continue;
+    // Every condition the rule gives, for this unit.
+    std::vector<const ConditionState*> states;
+    ConditionState sum_limit;
+    if (sums) {
+      if (limit == 0) {
+        verdict_all(VerdictKind::kNoLimit);
+        continue;
+      }
+      sum_limit = limit_condition(rule.measure, sum, limit, true);
+      note(key, sum_limit, out);
+      states.push_back(&sum_limit);
     }
-    if (sum <= limit) {
-      verdict_all(VerdictKind::kUnder);
+    for (const ConditionState& s : own.states) {
+      note(key, s, out);
+      states.push_back(&s);
+    }
+    for (const ConditionState& s : conditions.host) states.push_back(&s);
+    if (states.empty() || !std::all_of(states.begin(), states.end(),
+                                       [](const ConditionState* s) { return s->holds; })) {
+      verdict_all(sums && sum_limit.holds ? VerdictKind::kUnmet : VerdictKind::kUnder);
       continue;
     }
     if (mark_over(key, now)) ++out.exceeded;
@@ -183,7 +259,7 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
       verdict_all(VerdictKind::kPending);
       continue;
     }
-    // One round at a time: wait for the last victims to be gone and the group
+    // One round at a time: wait for the last victims to be gone and the unit
     // re-measured before choosing more.
     if (std::any_of(members.begin(), members.end(), [](auto* c) { return c->in_flight; })) {
       verdict_all(VerdictKind::kInFlight);
@@ -202,9 +278,9 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
     std::vector<Candidate*> eligible;
     for (Candidate* c : members) {
       if (c->is_protected)
-        out.verdicts.push_back({c->id, VerdictKind::kProtected, c->bytes, limit});
+        out.verdicts.push_back({c->id, VerdictKind::kProtected, c->bytes, shown});
       else if (backing_off(target_key(rule, *c), now, backoff))
-        out.verdicts.push_back({c->id, VerdictKind::kBackoff, c->bytes, limit});
+        out.verdicts.push_back({c->id, VerdictKind::kBackoff, c->bytes, shown});
       else
         eligible.push_back(c);
     }
@@ -223,12 +299,16 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
                   [](auto* a, auto* b) { return a->id.start_time > b->id.start_time; });
         break;
     }
-    // Take victims until the group would be under its limit even in the best
-    // case (a victim frees at most its own figure); the next check re-measures
-    // and takes more only if still needed.
+    // With a limit on the processes' sum, take victims until the unit would
+    // be under it even in the best case (a victim frees at most its own
+    // figure). Any other condition (a working set, pressure, MemAvailable)
+    // does not say how much must go: take one. Either way the next check
+    // re-measures and takes more only if still needed.
     std::size_t take = 0;
     if (rule.victim == Victim::kAll) {
       take = eligible.size();
+    } else if (!sums) {
+      take = eligible.empty() ? 0 : 1;
     } else {
       std::uint64_t remaining = sum;
       while (take < eligible.size() && remaining > limit) {
@@ -238,18 +318,23 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
     }
     const bool whole_cgroup = rule.scope == Scope::kCgroup && rule.action.target == Target::kCgroup;
     if (whole_cgroup && take > 1) take = 1;  // cgroup.kill takes them all at once
+    const std::string trigger = trigger_text(states);
     for (std::size_t i = 0; i < eligible.size(); ++i) {
       Candidate* c = eligible[i];
       const std::string target = target_key(rule, *c);
       if (i < take && !acted_on_.contains(target)) {
-        out.actions.push_back(request(rule, *c, sum, limit));
+        // What the action reports: the sum or working set and its limit, or
+        // with host-wide conditions alone, the victim's own figure.
+        const std::uint64_t bytes = sums ? sum : own.limit ? own.bytes : c->bytes;
+        const std::uint64_t reported_limit = sums ? limit : own.limit;
+        out.actions.push_back(request(rule, *c, bytes, reported_limit, trigger));
         acted_on_[target] = now;
-        out.verdicts.push_back({c->id, VerdictKind::kAct, c->bytes, limit});
+        out.verdicts.push_back({c->id, VerdictKind::kAct, c->bytes, shown});
       } else if (i < take) {
         // Already reached by this round's action on its group or cgroup.
-        out.verdicts.push_back({c->id, VerdictKind::kAct, c->bytes, limit});
+        out.verdicts.push_back({c->id, VerdictKind::kAct, c->bytes, shown});
       } else {
-        out.verdicts.push_back({c->id, VerdictKind::kOverGroup, c->bytes, limit});
+        out.verdicts.push_back({c->id, VerdictKind::kOverGroup, c->bytes, shown});
       }
     }
     if (take > 0) {

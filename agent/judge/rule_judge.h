@@ -1,8 +1,16 @@
 #pragma once
-// judge: whether a rule's limit is exceeded, for long enough, and whom to act
-// on. Pure logic over measured candidates and a Clock: no /proc, no signals,
-// so every timing rule (for:, cooldown, victim order) is unit-tested without
+// judge: whether a rule's conditions hold, for long enough, and whom to act
+// on. Pure logic over measured candidates, the states of the conditions the
+// engine read (judge/conditions/), and a Clock: no /proc, no signals, so
+// every timing rule (for:, cooldown, victim order) is unit-tested without
 // time passing or anything dying.
+//
+// What a rule judges is a unit: each process (scope: process with a limit),
+// the whole group (scope: group), each cgroup (scope: cgroup), or the rule
+// as a whole (scope: process with only host-wide conditions). A unit acts
+// when every condition the rule gives holds for it: its limit, the cgroup's
+// own conditions (working set, pressure) and the host's (pressure,
+// available).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -13,6 +21,7 @@
 #include "act/action.h"
 #include "config/config.h"
 #include "discover/process_identity.h"
+#include "judge/conditions/condition.h"
 #include "procfs/cgroup_fs.h"
 #include "util/clock.h"
 
@@ -40,6 +49,7 @@ enum class VerdictKind {
   kBackoff,    // acted on recently; not again so soon
   kAct,        // an action was requested (or would be, under dry-run)
   kOverGroup,  // over as part of a group, not chosen as victim
+  kUnmet,      // over its limit, but another condition of the rule does not hold
 };
 
 struct Verdict {
@@ -52,7 +62,25 @@ struct Verdict {
 struct JudgeResult {
   std::vector<ActionRequest> actions;
   std::vector<Verdict> verdicts;
-  std::uint64_t exceeded = 0;  // limits newly found exceeded in this check
+  std::uint64_t exceeded = 0;  // units whose conditions newly all hold in this check
+  // Conditions that newly hold in this check, once per unit (or once for the
+  // host), whether or not the rule's other conditions do.
+  std::vector<ConditionKind> fired;
+};
+
+// The conditions beside a limit on the processes' own figures, as the engine
+// read them for one rule in one check.
+struct UnitConditions {
+  std::vector<ConditionState> states;
+  // When a cgroup's working set is what the limit compares: that figure and
+  // the limit, for the action's bytes= and limit=.
+  std::uint64_t bytes = 0;
+  std::uint64_t limit = 0;
+};
+struct ConditionInputs {
+  std::vector<ConditionState> host;  // apply to every unit of the rule
+  // scope: cgroup: each cgroup's own, by group_key().
+  std::map<std::string, UnitConditions> cgroups;
 };
 
 std::string describe(const Verdict& v, const RuleSpec& rule);
@@ -61,7 +89,8 @@ class RuleJudge {
  public:
   explicit RuleJudge(const Clock& clock) : clock_(clock) {}
   // Same rule name across a reload keeps this object and so its timers.
-  JudgeResult judge(const RuleSpec& rule, std::vector<Candidate>& candidates);
+  JudgeResult judge(const RuleSpec& rule, std::vector<Candidate>& candidates,
+                    const ConditionInputs& conditions = {});
 
  private:
   struct OverState {
@@ -69,18 +98,25 @@ class RuleJudge {
     std::uint64_t seen = 0;
     std::optional<TimePoint> acted_at;  // last action of this episode
   };
-  void judge_processes(const RuleSpec& rule, std::vector<Candidate>& c, JudgeResult& out);
-  void judge_groups(const RuleSpec& rule, std::vector<Candidate>& c, JudgeResult& out);
+  void judge_processes(const RuleSpec& rule, std::vector<Candidate>& c,
+                       const ConditionInputs& conditions, JudgeResult& out);
+  void judge_units(const RuleSpec& rule, std::vector<Candidate>& c,
+                   const ConditionInputs& conditions, JudgeResult& out);
+  // Counts `state` in out.fired when it holds for `unit` now and did not at
+  // the last check.
+  void note(const std::string& unit, const ConditionState& state, JudgeResult& out);
   bool cooling_down(const RuleSpec& rule, TimePoint now) const;
   bool backing_off(const std::string& target, TimePoint now, Duration backoff) const;
   // Marks `key` over in this check; returns true when it was not before.
   bool mark_over(const std::string& key, TimePoint now);
   ActionRequest request(const RuleSpec& rule, const Candidate& c, std::uint64_t bytes,
-                        std::uint64_t limit) const;
+                        std::uint64_t limit, std::string trigger) const;
 
   const Clock& clock_;
   std::uint64_t check_ = 0;
   std::map<std::string, OverState> over_;
+  // Which conditions held for which unit at the last check (unit + kind).
+  std::map<std::string, std::uint64_t> held_;
   std::optional<TimePoint> last_action_;
   // Keyed by what an action reaches (see target_key): one process, a whole
   // process group or a whole cgroup, so one group is not hit once per member.
@@ -90,6 +126,10 @@ class RuleJudge {
 // Which group a process is summed in: one for scope: group, one per cgroup
 // for scope: cgroup; empty when it has no cgroup to be grouped by.
 std::string group_key(Scope scope, const std::optional<CgroupRef>& cgroup);
+// Which unit a candidate of `rule` is judged in, beside process scope with a
+// limit (where each process is its own unit): its group or cgroup, or the
+// rule as a whole when it judges host-wide conditions only.
+std::string unit_key(const RuleSpec& rule, const std::optional<CgroupRef>& cgroup);
 
 // What an action on `c` reaches under `rule`'s target.
 std::string target_key(const RuleSpec& rule, const Candidate& c);

@@ -246,6 +246,67 @@ std::optional<std::uint64_t> CgroupFs::memory_limit(const CgroupRef& ref) const 
   return walk_limits(hier, local_path(ref), ref.v2).limit;
 }
 
+std::optional<CgroupRef> CgroupFs::memory_cgroup(const std::vector<CgroupMembership>& m) const {
+  if (const CgroupMembership* v2 = v2_root_.empty() ? nullptr : find_v2(m)) {
+    const CgroupRef ref{true, v2->path};
+    if (v2->path != "/" && exists(dir_of(ref) + "/memory.current")) return ref;
+  }
+  if (const CgroupMembership* v1 = memory_root_.empty() ? nullptr : find_v1_memory(m)) {
+    if (v1->path != "/") return CgroupRef{false, v1->path};
+  }
+  return std::nullopt;
+}
+
+std::optional<CgroupRef> CgroupFs::pressure_cgroup(const std::vector<CgroupMembership>& m) const {
+  if (const CgroupMembership* v2 = v2_root_.empty() ? nullptr : find_v2(m))
+    return CgroupRef{true, v2->path};
+  return std::nullopt;
+}
+
+namespace {
+
+// A whole small cgroup file into `buf`; memory.stat is 1.5 to 3 KiB.
+Expected<std::string_view> read_cgroup_file(const std::string& path, char* buf, std::size_t cap) {
+  const ssize_t n = read_small(path, buf, cap);
+  if (n < 0) return read_error_from_errno(static_cast<int>(-n));
+  if (static_cast<std::size_t>(n) == cap) return ReadError::kParse;  // larger than any we know
+  return std::string_view(buf, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+Expected<CgroupMemory> CgroupFs::memory_usage(const CgroupRef& ref) const {
+  const std::string dir = dir_of(ref);
+  if (dir.empty()) return ReadError::kIo;
+  char buf[16384];
+  auto usage_text =
+      read_cgroup_file(dir + (ref.v2 ? "/memory.current" : "/memory.usage_in_bytes"), buf, 64);
+  if (!usage_text) return usage_text.error();
+  const std::string_view text = trim(*usage_text);
+  CgroupMemory out;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out.usage);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return ReadError::kParse;
+  auto stat = read_cgroup_file(dir + "/memory.stat", buf, sizeof buf);
+  if (!stat) return stat.error();
+  // v1's memory.stat has both inactive_file (this cgroup alone) and
+  // total_inactive_file (with its descendants, as usage_in_bytes counts).
+  auto inactive = memory_stat_value(*stat, ref.v2 ? "inactive_file" : "total_inactive_file");
+  if (!inactive) return ReadError::kParse;
+  out.inactive_file = *inactive;
+  return out;
+}
+
+Expected<Pressure> CgroupFs::memory_pressure(const CgroupRef& ref) const {
+  if (!ref.v2) return ReadError::kIo;
+  const std::string dir = dir_of(ref);
+  if (dir.empty()) return ReadError::kIo;
+  char buf[512];
+  auto text = read_cgroup_file(dir + "/memory.pressure", buf, sizeof buf);
+  if (!text) return text.error();
+  if (auto pressure = parse_pressure(*text)) return *pressure;
+  return ReadError::kParse;
+}
+
 std::string CgroupFs::dir_of(const CgroupRef& ref) const {
   const std::string& hier = ref.v2 ? v2_root_ : memory_root_;
   if (hier.empty() || !reachable(ref.path)) return std::string();

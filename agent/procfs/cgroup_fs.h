@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "procfs/cgroup_memory.h"
+#include "procfs/pressure.h"
 #include "procfs/proc_fs.h"
 #include "util/expected.h"
 
@@ -45,6 +47,22 @@ class CgroupFs {
   // unlimited or unknown.
   std::optional<std::uint64_t> memory_limit(const std::vector<CgroupMembership>& m) const;
   std::optional<std::uint64_t> memory_limit(const CgroupRef& ref) const;
+
+  // Where the memory controller accounts a process: its v2 cgroup where v2
+  // has the controller there (memory.current exists), else its v1 memory
+  // cgroup. On a hybrid host that is the v1 side. nullopt for the root (it
+  // has no charge of its own to read) or when there is no controller.
+  std::optional<CgroupRef> memory_cgroup(const std::vector<CgroupMembership>& m) const;
+  // The process's v2 cgroup, whose memory.pressure v2 keeps whether or not
+  // the memory controller is there (a hybrid host's unified tree too).
+  std::optional<CgroupRef> pressure_cgroup(const std::vector<CgroupMembership>& m) const;
+  bool has_v2() const { return !v2_root_.empty(); }
+  // The charge and inactive file cache of a memory cgroup (see
+  // cgroup_memory.h): memory.current or memory.usage_in_bytes, and
+  // memory.stat.
+  Expected<CgroupMemory> memory_usage(const CgroupRef& ref) const;
+  // memory.pressure of a v2 cgroup.
+  Expected<Pressure> memory_pressure(const CgroupRef& ref) const;
 
   // Member pids (cgroup.procs).
   Expected<std::vector<pid_t>> procs(const CgroupRef& ref) const;

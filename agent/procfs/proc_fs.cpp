@@ -449,6 +449,22 @@ Expected<double> ProcFs::read_uptime() {
   return up;
 }
 
+Expected<MemInfo> ProcFs::read_meminfo() {
+  path_.assign(root_).append("/meminfo");
+  auto file = read_path(path_.c_str(), kSmallFileCap);
+  if (!file) return file.error();
+  if (auto info = parse_meminfo(*file)) return *info;
+  return ReadError::kParse;
+}
+
+Expected<Pressure> ProcFs::read_memory_pressure() {
+  path_.assign(root_).append("/pressure/memory");
+  auto file = read_path(path_.c_str(), kSmallFileCap);
+  if (!file) return file.error();
+  if (auto pressure = parse_pressure(*file)) return *pressure;
+  return ReadError::kParse;
+}
+
 Expected<pid_t> ProcFs::read_pid_file(const std::string& path) {
   auto file = read_path(path.c_str(), kPidFileCap + 1);
   if (!file) return file.error();

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "procfs/meminfo.h"
+#include "procfs/pressure.h"
 #include "util/expected.h"
 
 namespace mg {
@@ -112,6 +114,12 @@ class ProcFs {
   Expected<MemoryUsage> read_memory(pid_t pid);
   // Seconds since boot, to turn start_time ticks into an age.
   Expected<double> read_uptime();
+  // The host's MemTotal and MemAvailable (meminfo of --procfs: the host's
+  // in a DaemonSet that mounts the host's /proc).
+  Expected<MemInfo> read_meminfo();
+  // The host's memory pressure (pressure/memory); kVanished when the kernel
+  // has no PSI (built without it, or booted with psi=0).
+  Expected<Pressure> read_memory_pressure();
   Expected<pid_t> read_pid_file(const std::string& path);  // not under root: a plain path
 
   long clock_ticks_per_second() const { return ticks_; }

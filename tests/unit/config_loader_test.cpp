@@ -345,8 +345,8 @@ TEST(ConfigLoaderErrors, UnknownRuleKey) {
   EXPECT_TRUE(OneError(rule_with("    limt: 1Gi\n"), 5, 5, "rules[0].limt",
                        "unknown key \"limt\" (did you mean \"limit\"?)"));
   EXPECT_TRUE(OneError(rule_with("    colour: red\n"), 5, 5, "rules[0].colour",
-                       "unknown key \"colour\"; allowed: name, match, children, limit, measure, "
-                       "scope, for, victim, action, dry_run (rule \"web\")"));
+                       "unknown key \"colour\"; allowed: name, match, children, limit, pressure, "
+                       "available, measure, scope, for, victim, action, dry_run (rule \"web\")"));
 }
 
 TEST(ConfigLoaderErrors, UnknownActionKey) {
@@ -400,8 +400,10 @@ TEST(ConfigLoaderErrors, NegativeLimit) {
 }
 
 TEST(ConfigLoaderErrors, MissingLimit) {
-  EXPECT_TRUE(OneError("rules:\n  - name: web\n    match: {name: x}\n", 2, 5, "rules[0].limit",
-                       "missing: every rule needs a limit (rule \"web\")"));
+  EXPECT_TRUE(
+      OneError("rules:\n  - name: web\n    match: {name: x}\n", 2, 5, "rules[0].limit",
+               "missing: every rule needs a limit, a pressure: or an available: condition (rule "
+               "\"web\")"));
 }
 
 TEST(ConfigLoaderErrors, BadSize) {
