@@ -49,8 +49,8 @@ void describe_conditions(std::ostream& out, const RuleSpec& r) {
   if (r.limit.is_set()) {
     out << "\n      limit: ";
     if (r.measure == Measure::kWorkingSet) {
-      out << size_or_percent(r.limit, "the cgroup's effective memory limit")
-          << " of each cgroup's working set (memory charge minus inactive file cache)";
+      out << "each cgroup's working set (memory charge minus inactive file cache) over "
+          << size_or_percent(r.limit, "the cgroup's effective memory limit");
     } else {
       out << size_or_percent(r.limit, "the cgroup's memory limit") << " of " << to_string(r.measure)
           << " "
@@ -74,7 +74,8 @@ void describe_conditions(std::ostream& out, const RuleSpec& r) {
         << size_or_percent(r.available->below, "MemTotal");
   }
   if (r.for_duration.count()) out << "\n      for: " << format_duration(r.for_duration);
-  if (r.pressure || r.available) out << " (every condition must hold)";
+  const int conditions = (r.limit.is_set() ? 1 : 0) + (r.pressure ? 1 : 0) + (r.available ? 1 : 0);
+  if (conditions > 1) out << "\n      (every condition must hold)";
 }
 
 void print_condition_states(std::ostream& out, const std::vector<ConditionState>& states,
@@ -115,11 +116,17 @@ void print_config_summary(std::ostream& out, const Config& c,
       out << ", then run " << r.action.exec.front() << " (timeout "
           << format_duration(r.action.exec_timeout) << ")";
     out << (r.dry_run ? "  [dry-run: nothing is signalled]" : "") << "\n";
+    bool cgroup_shown = false;
     for (const ConditionRow& row : now) {
       if (row.rule != r.name) continue;
+      cgroup_shown = cgroup_shown || row.unit != "host";
       out << "      now, " << to_valid_utf8(row.unit) << ":\n";
       print_condition_states(out, row.states, "        ");
     }
+    const bool reads_cgroups =
+        r.scope == Scope::kCgroup && (r.measure == Measure::kWorkingSet || r.pressure);
+    if (reads_cgroups && !cgroup_shown)
+      out << "      now: no process matches, so there is no cgroup to read\n";
   }
 }
 

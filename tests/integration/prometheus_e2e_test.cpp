@@ -13,6 +13,7 @@
 
 #include "deploy/dashboard_queries.h"
 #include "integration/harness.h"
+#include "integration/memory_cgroup.h"
 
 namespace mgt {
 namespace {
@@ -133,10 +134,15 @@ class PrometheusE2E : public IntegrationTest {
 TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   if (access(kPrometheus, X_OK) != 0) GTEST_SKIP() << kPrometheus << " is not installed";
 
-  // One process watched by a process-scope and a cgroup-scope rule, so that
-  // every family of the dashboard has series; another, started later, is
-  // killed by a third rule.
-  hog(20);
+  // One process, in a memory cgroup of the test's, watched by rules of every
+  // scope and condition, so that every family of the dashboard has series;
+  // another, started later, is killed by a rule of its own. The conditions
+  // are set where the test's host cannot reach them.
+  MemoryCgroup cgroup("mgt_" + token());
+  ASSERT_TRUE(cgroup.ok()) << cgroup.error();
+  ASSERT_TRUE(cgroup.set_limit(512 * kMiB));
+  Helper& watched = hog(20);
+  ASSERT_TRUE(cgroup.add(watched.pid()));
   const std::string watched_match = "{ name: '^mgt_hog$', cmdline: '" + token() + " --mib=20$' }";
   Agent& agent =
       start_agent(write_config("interval: 200ms\n"
@@ -153,6 +159,25 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
                                "\n"
                                "    limit: 1Gi\n"
                                "    scope: cgroup\n"
+                               "  - name: working_set\n"
+                               "    match: " +
+                               watched_match +
+                               "\n"
+                               "    scope: cgroup\n"
+                               "    measure: working_set\n"
+                               "    limit: 1Gi\n"
+                               "  - name: cgroup_pressure\n"
+                               "    match: " +
+                               watched_match +
+                               "\n"
+                               "    scope: cgroup\n"
+                               "    pressure: {full: 99%}\n"
+                               "  - name: host\n"
+                               "    match: " +
+                               watched_match +
+                               "\n"
+                               "    pressure: {full: 99%, window: 60s}\n"
+                               "    available: {below: 1Ki}\n"
                                "  - name: killer\n"
                                "    match: { name: '^mgt_hog$', cmdline: '" +
                                token() +
@@ -246,7 +271,7 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   const std::map<std::string, std::set<std::string>> expected = {
       {"job", {"memoryguard"}},
       {"instance", {instance}},
-      {"rule", {"watched", "per_cgroup", "killer"}}};
+      {"rule", {"watched", "per_cgroup", "working_set", "cgroup_pressure", "host", "killer"}}};
   const auto variables = mgdash::dashboard_variables(dashboard);
   for (const auto& [name, want] : expected) {
     ASSERT_TRUE(variables.count(name)) << "no variable $" << name;
