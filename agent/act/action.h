@@ -2,11 +2,13 @@
 // What the judge asks the actuator to do, and what came of it.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "discover/cgroup_identity.h"
 #include "discover/process_identity.h"
 #include "procfs/cgroup_fs.h"
 
@@ -14,11 +16,12 @@ namespace mg {
 
 struct ActionRequest {
   std::string rule;
-  ProcessIdentity victim;           // the process that was measured and judged
-  std::string name;                 // comm, for the log line and the hook
-  pid_t pgrp = 0;                   // for target: process_group
-  std::optional<CgroupRef> cgroup;  // for target: cgroup
-  std::uint64_t bytes = 0;          // what was measured (process, group sum or cgroup sum)
+  ProcessIdentity victim;                          // the process that was measured and judged
+  std::string name;                                // comm, for the log line and the hook
+  pid_t pgrp = 0;                                  // for target: process_group
+  std::optional<CgroupRef> cgroup;                 // for target: cgroup
+  std::shared_ptr<const CgroupIdentity> identity;  // whose process: for the line and hook
+  std::uint64_t bytes = 0;  // what was measured (process, group sum or cgroup sum)
   std::uint64_t limit = 0;
   // For the re-check right before the signal: the figure the limit compares,
   // whether `bytes` is a sum over a group, and the victim's own share of it.

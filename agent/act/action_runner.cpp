@@ -143,7 +143,7 @@ std::optional<ActionResult> ActionRunner::recheck(const ActionRequest& r) const 
 void ActionRunner::delivered(const ActionRequest& r, int signal, ActionResult& res) const {
   res.signal = signal;
   ++res.signals_sent;
-  if (ctx_.on_signal) ctx_.on_signal(r.rule, signal);
+  if (ctx_.on_signal) ctx_.on_signal(r, signal);
 }
 
 ActionResult ActionRunner::run(const ActionRequest& r) const {

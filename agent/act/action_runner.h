@@ -22,8 +22,8 @@ class ActionRunner {
     const CgroupFs& cgroups;
     std::string procfs_root;
     ProtectedCheck is_protected;
-    std::function<void(const std::string&, int)> on_signal;  // each signal delivered
-    std::function<bool()> abandoned;                         // the agent gave up waiting
+    std::function<void(const ActionRequest&, int)> on_signal;  // each signal delivered
+    std::function<bool()> abandoned;                           // the agent gave up waiting
     // Looks at the victim right before the first signal; none: no re-check.
     VictimRecheck recheck;
     // Never signalled whatever `is_protected` says, with the agent and pid 1.

@@ -37,6 +37,13 @@ void log_action(const ActionRequest& r, const ActionResult& res) {
   if (r.spec.target == Target::kProcessGroup) fields.emplace_back("pgrp", r.pgrp);
   if (r.spec.target == Target::kCgroup)
     fields.emplace_back("cgroup", r.cgroup ? r.cgroup->path : std::string());
+  if (r.identity) {
+    if (!r.identity->pod_uid.empty()) fields.emplace_back("pod_uid", r.identity->pod_uid);
+    if (!r.identity->container_id.empty())
+      fields.emplace_back("container_id", r.identity->container_id);
+    if (!r.identity->systemd_unit.empty())
+      fields.emplace_back("systemd_unit", r.identity->systemd_unit);
+  }
   fields.emplace_back("dry_run", r.dry_run);
   if (!r.trigger.empty()) fields.emplace_back("trigger", r.trigger);
   fields.emplace_back("outcome", res.outcome);
@@ -181,6 +188,14 @@ void Actuator::run_hook_for(const ActionRequest& r, const ActionResult& result) 
       {"MEMORYGUARD_SIGNAL", signal_name(result.signal)},
       {"MEMORYGUARD_TRIGGER", r.trigger},
   };
+  // Whose process it was, when known; absent otherwise, as on /metrics.
+  if (r.identity) {
+    if (!r.identity->pod_uid.empty()) env.emplace_back("MEMORYGUARD_POD_UID", r.identity->pod_uid);
+    if (!r.identity->container_id.empty())
+      env.emplace_back("MEMORYGUARD_CONTAINER_ID", r.identity->container_id);
+    if (!r.identity->systemd_unit.empty())
+      env.emplace_back("MEMORYGUARD_SYSTEMD_UNIT", r.identity->systemd_unit);
+  }
   HookRun run = run_hook(r.spec.exec, env, r.spec.exec_timeout, [this] { return abandoning(); });
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(run.took).count();
   // argv[0] only: the rest of a hook's argv is configuration, not for logs.

@@ -24,8 +24,8 @@
 namespace mg {
 
 struct ActuatorHooks {
-  // Called for every signal actually sent (rule, signal).
-  std::function<void(const std::string&, int)> on_signal;
+  // Called for every signal actually sent: the action and the signal.
+  std::function<void(const ActionRequest&, int)> on_signal;
   // Called for every failed action (rule, reason).
   std::function<void(const std::string&, const std::string&)> on_failure;
   // Called for every action skipped right before its first signal (rule,

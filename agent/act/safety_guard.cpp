@@ -67,7 +67,7 @@ bool SafetyGuard::is_protected_now(pid_t pid) {
   AttributeNeeds needs;
   for (const MatchSpec& m : config_->protect) needs |= needs_of(m);
   ScanErrors ignored;  // unreadable means protected below, nothing to count
-  p.attrs = read_attributes(fresh_proc_, cgroups_, pid, needs, TimePoint{}, ignored);
+  p.attrs = read_attributes(fresh_proc_, placements_, pid, needs, TimePoint{}, ignored);
   PidFiles pid_files;
   pid_files.refresh(fresh_proc_, *config_);
   for (const MatchSpec& m : config_->protect) {

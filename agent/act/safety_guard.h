@@ -41,8 +41,9 @@ class SafetyGuard {
   pid_t self_;
   std::unordered_set<pid_t> ancestors_;
   const CgroupFs& cgroups_;
-  std::mutex mu_;  // guards fresh_proc_ and config_ for is_protected_now
+  std::mutex mu_;  // guards fresh_proc_, placements_ and config_ for is_protected_now
   ProcFs fresh_proc_;
+  CgroupPlacements placements_{cgroups_};
   std::shared_ptr<const Config> config_;
 };
 

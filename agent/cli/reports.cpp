@@ -22,6 +22,9 @@ void describe_match(std::ostream& out, const MatchSpec& m) {
   if (m.user) key("user", m.user_text);
   if (m.cgroup) key("cgroup", m.cgroup->text);
   if (m.pid_file) key("pid_file", *m.pid_file);
+  if (m.pod_uid) key("pod_uid", m.pod_uid->text);
+  if (m.container_id) key("container_id", m.container_id->text);
+  if (m.systemd_unit) key("systemd_unit", m.systemd_unit->text);
   if (m.exclude) {
     out << sep << "not(";
     describe_match(out, *m.exclude);
@@ -85,6 +88,26 @@ void print_condition_states(std::ostream& out, const std::vector<ConditionState>
   }
 }
 
+// Whose process it is, short: the unit, or the pod and the container's
+// runtime and first 12 digits of its ID (as `docker ps` shows them).
+std::string identity_text(const CgroupIdentity* id) {
+  if (id == nullptr) return "-";
+  std::string out;
+  auto add = [&](const std::string& part) {
+    if (part.empty()) return;
+    if (!out.empty()) out += " ";
+    out += part;
+  };
+  if (!id->pod_uid.empty()) add("pod " + id->pod_uid);
+  if (!id->container_id.empty()) {
+    const std::size_t scheme = id->container_id.find("://");
+    add(scheme == std::string::npos ? id->container_id
+                                    : id->container_id.substr(0, scheme + 3 + 12));
+  }
+  add(id->systemd_unit);
+  return out.empty() ? "-" : to_valid_utf8(out);
+}
+
 }  // namespace
 
 void print_config_summary(std::ostream& out, const Config& c,
@@ -93,6 +116,9 @@ void print_config_summary(std::ostream& out, const Config& c,
       << "  interval " << format_duration(c.interval) << ", stats_frequency "
       << format_duration(c.stats_frequency) << ", measure " << to_string(c.measure) << ", dry_run "
       << (c.dry_run ? "true" : "false") << "\n";
+  out << "  identity labels (pod_uid, container_id, systemd_unit): "
+      << (c.identity_labels ? "on, bare container IDs as " + c.container_runtime + "://" : "off")
+      << "\n";
   out << "  protect: " << c.protect.size() << (c.protect.size() == 1 ? " matcher" : " matchers")
       << " (plus the agent, its ancestors, pid 1 and kernel threads, always)\n";
   for (const MatchSpec& m : c.protect) {
@@ -132,27 +158,28 @@ void print_config_summary(std::ostream& out, const Config& c,
 
 void print_check_table(std::ostream& out, const CheckReport& report) {
   struct Line {
-    std::string rule, pid, name, pss, rss, limit, verdict;
+    std::string rule, pid, name, pss, rss, limit, who, verdict;
   };
   std::vector<Line> lines;
-  lines.push_back({"RULE", "PID", "NAME", "PSS", "RSS", "LIMIT", "VERDICT"});
+  lines.push_back({"RULE", "PID", "NAME", "PSS", "RSS", "LIMIT", "POD/CONTAINER/UNIT", "VERDICT"});
   for (const CheckRow& r : report.rows) {
     lines.push_back({r.rule, r.pid ? std::to_string(r.pid) : "-", to_valid_utf8(r.name),
                      format_bytes(r.figures.pss), format_bytes(r.figures.rss),
-                     r.limit ? format_bytes(r.limit) : "-", r.verdict});
+                     r.limit ? format_bytes(r.limit) : "-", identity_text(r.identity.get()),
+                     r.verdict});
   }
-  std::size_t w[6] = {};
+  std::size_t w[7] = {};
   for (const Line& l : lines) {
-    const std::string* cols[6] = {&l.rule, &l.pid, &l.name, &l.pss, &l.rss, &l.limit};
-    for (int i = 0; i < 6; ++i) w[i] = std::max(w[i], cols[i]->size());
+    const std::string* cols[7] = {&l.rule, &l.pid, &l.name, &l.pss, &l.rss, &l.limit, &l.who};
+    for (int i = 0; i < 7; ++i) w[i] = std::max(w[i], cols[i]->size());
   }
   for (const Line& l : lines) {
     out << std::left << std::setw(static_cast<int>(w[0])) << l.rule << "  " << std::right
         << std::setw(static_cast<int>(w[1])) << l.pid << "  " << std::left
         << std::setw(static_cast<int>(w[2])) << l.name << "  " << std::right
         << std::setw(static_cast<int>(w[3])) << l.pss << "  " << std::setw(static_cast<int>(w[4]))
-        << l.rss << "  " << std::setw(static_cast<int>(w[5])) << l.limit << "  " << l.verdict
-        << "\n";
+        << l.rss << "  " << std::setw(static_cast<int>(w[5])) << l.limit << "  " << std::left
+        << std::setw(static_cast<int>(w[6])) << l.who << "  " << l.verdict << "\n";
   }
   if (report.rows.empty()) out << "(no process matches any rule)\n";
   const auto matched = std::count_if(report.rows.begin(), report.rows.end(),

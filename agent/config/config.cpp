@@ -13,7 +13,7 @@ bool MatchSpec::needs_exe() const {
 }
 
 bool MatchSpec::needs_cgroup() const {
-  return cgroup.has_value() || (exclude && exclude->needs_cgroup());
+  return cgroup || pod_uid || container_id || systemd_unit || (exclude && exclude->needs_cgroup());
 }
 
 bool MatchSpec::needs_user() const {
@@ -23,7 +23,8 @@ bool MatchSpec::needs_user() const {
 // Only the positive keys count: a matcher that is nothing but `not:` would
 // select every process on the host, which is never what a rule means.
 bool MatchSpec::empty() const {
-  return !name && !cmdline && !exe && !cgroup && !user && !pid_file;
+  return !name && !cmdline && !exe && !cgroup && !user && !pid_file && !pod_uid && !container_id &&
+         !systemd_unit;
 }
 
 const char* to_string(Measure m) {

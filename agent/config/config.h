@@ -45,8 +45,13 @@ struct MatchSpec {
   std::optional<Pattern> cmdline;  // against argv joined by spaces, like pgrep -f
   std::optional<Pattern> exe;      // against the /proc/PID/exe link target
   std::optional<Pattern> cgroup;   // against any of the process's cgroup paths
-  std::optional<uid_t> user;       // a user name is resolved to its uid at load
-  std::string user_text;           // as written, for messages
+  // Against whose process it is, from its cgroup path (discover/cgroup_identity.h);
+  // a process without one (not in a pod, say) does not match the key.
+  std::optional<Pattern> pod_uid;
+  std::optional<Pattern> container_id;  // as kube-state-metrics writes it: containerd://<id>
+  std::optional<Pattern> systemd_unit;
+  std::optional<uid_t> user;  // a user name is resolved to its uid at load
+  std::string user_text;      // as written, for messages
   std::optional<std::string> pid_file;
   std::shared_ptr<const MatchSpec> exclude;
 
@@ -123,6 +128,11 @@ struct Config {
   bool dry_run = false;
   Measure measure = Measure::kPss;
   std::size_t top_processes = 20;  // per-process series per rule on /metrics
+  // pod_uid, container_id and systemd_unit on per-process and per-cgroup
+  // series, action lines, hooks and --once.
+  bool identity_labels = true;
+  // How a bare container ID (the kubelet's cgroupfs driver) is written.
+  std::string container_runtime = "containerd";
   std::vector<MatchSpec> protect;
   std::vector<RuleSpec> rules;
 };

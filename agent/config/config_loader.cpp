@@ -99,6 +99,15 @@ class Loader {
                          }
                        }
                      }},
+                    {"identity_labels",
+                     [&](const Value& v) { set(config.identity_labels, r_.boolean(v)); }},
+                    {"container_runtime",
+                     [&](const Value& v) {
+                       set(config.container_runtime,
+                           r_.choice<std::string>(v, {{"containerd", "containerd"},
+                                                      {"cri-o", "cri-o"},
+                                                      {"docker", "docker"}}));
+                     }},
                     {"protect", [&](const Value& v) { protect = v; }},
                     {"rules", [&](const Value& v) { rules = v; }},
                 });

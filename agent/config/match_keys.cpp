@@ -47,6 +47,9 @@ class MatchKeys {
                                     any_key = true;
                                     spec.pid_file = pid_file(v);
                                   }},
+                                 {"pod_uid", pattern(spec.pod_uid)},
+                                 {"container_id", pattern(spec.container_id)},
+                                 {"systemd_unit", pattern(spec.systemd_unit)},
                                  {"not",
                                   [&](const Value& v) {
                                     if (!allow_not) {
@@ -62,7 +65,9 @@ class MatchKeys {
     if (!is_map) return std::nullopt;
     // A map whose only keys were wrong already has its error.
     if (!any_key && r_.error_count() == first_error) {
-      r_.error(at, std::string("needs at least one of name, cmdline, exe, user, cgroup, pid_file") +
+      r_.error(at, std::string(
+                       "needs at least one of name, cmdline, exe, user, cgroup, pid_file, pod_uid, "
+                       "container_id, systemd_unit") +
                        (spec.exclude ? " (not: only excludes)" : ""));
     }
     if (r_.error_count() != first_error) return std::nullopt;

@@ -1,7 +1,7 @@
 #pragma once
 // The matcher keys of SPEC §3 (name, cmdline, exe, user, cgroup, pid_file,
-// not), shared by a rule's match:, its not: and the entries of protect:.
-// Private to agent/config.
+// not) and whose process it is (pod_uid, container_id, systemd_unit), shared by a rule's match:,
+// its not: and the entries of protect:. Private to agent/config.
 #include <optional>
 
 #include "config/config.h"

@@ -25,7 +25,7 @@ void ScanErrors::count(ReadError e) {
 }
 
 ProcessTable::ProcessTable(ProcFs& proc, const CgroupFs& cgroups)
-    : proc_(proc), cgroups_(cgroups) {}
+    : proc_(proc), cgroups_(cgroups), placements_(cgroups) {}
 
 const Process* ProcessTable::find(pid_t pid) const {
   auto it = processes_.find(pid);
@@ -98,7 +98,7 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
       if (!p.stat.is_kernel_thread() &&
           ((needs.cmdline && !p.attrs.cmdline) || (needs.exe && !p.attrs.exe) ||
            (needs.user && !p.attrs.uid) || (needs.cgroups && !p.attrs.cgroups))) {
-        refresh_attributes(proc_, cgroups_, p.id.pid, needs, now, errors, p.attrs);
+        refresh_attributes(proc_, placements_, p.id.pid, needs, now, errors, p.attrs);
       }
       continue;
     }
@@ -130,26 +130,41 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
     if (p.stat.is_kernel_thread()) continue;
     if (!p.attrs.valid || due ||
         (!inodes_mean_identity && now - p.attrs.read_at >= attribute_ttl)) {
-      refresh_attributes(proc_, cgroups_, p.id.pid, needs, now, errors, p.attrs);
+      refresh_attributes(proc_, placements_, p.id.pid, needs, now, errors, p.attrs);
     } else {
       // Rules may have started to need an attribute since the last read.
       if ((needs.cmdline && !p.attrs.cmdline) || (needs.exe && !p.attrs.exe) ||
           (needs.user && !p.attrs.uid) || (needs.cgroups && !p.attrs.cgroups)) {
-        refresh_attributes(proc_, cgroups_, p.id.pid, needs, now, errors, p.attrs);
+        refresh_attributes(proc_, placements_, p.id.pid, needs, now, errors, p.attrs);
       }
     }
   }
   std::erase_if(processes_, [this](const auto& kv) { return kv.second.seen_in_scan != scan_; });
+  placements_.prune();
 }
 
-ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+void ProcessTable::ensure_cgroups(pid_t pid, ScanErrors& errors) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return;
+  ProcessAttributes& a = it->second.attrs;
+  if (a.cgroups || it->second.stat.is_kernel_thread()) return;
+  auto text = proc_.read_cgroup_text(pid);
+  if (!text) {
+    if (text.error() != ReadError::kVanished) errors.count(text.error());
+    return;
+  }
+  a.cgroups = placements_.of(*text);
+  if (!a.cgroups) errors.count(ReadError::kParse);
+}
+
+ProcessAttributes read_attributes(ProcFs& proc, CgroupPlacements& placements, pid_t pid,
                                   const AttributeNeeds& needs, TimePoint now, ScanErrors& errors) {
   ProcessAttributes a;
-  refresh_attributes(proc, cgroups, pid, needs, now, errors, a);
+  refresh_attributes(proc, placements, pid, needs, now, errors, a);
   return a;
 }
 
-void refresh_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+void refresh_attributes(ProcFs& proc, CgroupPlacements& placements, pid_t pid,
                         const AttributeNeeds& needs, TimePoint now, ScanErrors& errors,
                         ProcessAttributes& a) {
   a.read_at = now;
@@ -182,14 +197,12 @@ void refresh_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
       errors.count(v.error());
   }
   a.cgroups.reset();
-  a.primary_cgroup.reset();
   if (needs.cgroups) {
-    auto v = proc.read_cgroups(pid);
-    if (v) {
-      a.primary_cgroup = cgroups.primary(*v);
-      a.cgroups = std::move(*v);
-    } else {
-      errors.count(v.error());
+    auto text = proc.read_cgroup_text(pid);
+    if (!text) {
+      errors.count(text.error());
+    } else if (!(a.cgroups = placements.of(*text))) {
+      errors.count(ReadError::kParse);
     }
   }
 }

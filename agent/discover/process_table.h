@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "discover/cgroup_identity.h"
+#include "discover/cgroup_placement.h"
 #include "discover/process_identity.h"
 #include "procfs/cgroup_fs.h"
 #include "procfs/proc_fs.h"
@@ -45,10 +47,25 @@ struct ProcessAttributes {
   std::optional<std::string> cmdline;
   std::optional<std::string> exe;
   std::optional<uid_t> uid;
-  std::optional<std::vector<CgroupMembership>> cgroups;
-  std::optional<CgroupRef> primary_cgroup;
+  // Where it sits in the cgroup trees (shared with every process of the
+  // same /proc/PID/cgroup); null when not read.
+  std::shared_ptr<const CgroupPlacement> cgroups;
   TimePoint read_at{};
   bool valid = false;
+
+  const std::optional<CgroupRef>& primary_cgroup() const {
+    return cgroups ? cgroups->primary : kNone;
+  }
+  const std::optional<CgroupRef>& memory_cgroup() const {
+    return cgroups ? cgroups->memory : kNone;
+  }
+  const std::shared_ptr<const CgroupIdentity>& identity() const {
+    static const std::shared_ptr<const CgroupIdentity> kUnknown;
+    return cgroups ? cgroups->identity : kUnknown;
+  }
+
+ private:
+  static inline const std::optional<CgroupRef> kNone;
 };
 
 struct Process {
@@ -66,10 +83,11 @@ struct ScanErrors;
 
 // Reads what `needs` asks for of one process. Another user's exe link needs
 // CAP_SYS_PTRACE: that failure is counted and the attribute left absent.
-ProcessAttributes read_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+// The cgroups are looked up in `placements`.
+ProcessAttributes read_attributes(ProcFs& proc, CgroupPlacements& placements, pid_t pid,
                                   const AttributeNeeds& needs, TimePoint now, ScanErrors& errors);
 // The same into `a`, reusing its storage.
-void refresh_attributes(ProcFs& proc, const CgroupFs& cgroups, pid_t pid,
+void refresh_attributes(ProcFs& proc, CgroupPlacements& placements, pid_t pid,
                         const AttributeNeeds& needs, TimePoint now, ScanErrors& errors,
                         ProcessAttributes& a);
 
@@ -95,6 +113,13 @@ class ProcessTable {
   // ESRCH) while /proc still lists the pid: re-read its stat at the next scan
   // whatever its inode says.
   void suspect(pid_t pid);
+  // Reads the cgroups (and so whose process it is) of a process that no rule
+  // matches by them but that is watched, for its labels. Until its next
+  // attribute refresh; nothing when they are there already.
+  void ensure_cgroups(pid_t pid, ScanErrors& errors);
+  void set_container_runtime(std::string runtime) {
+    placements_.set_container_runtime(std::move(runtime));
+  }
   // stat files read by the latest scan, for tests and benchmarks.
   std::size_t stat_reads() const { return stat_reads_; }
 
@@ -102,6 +127,7 @@ class ProcessTable {
   ProcFs& proc_;
   const CgroupFs& cgroups_;
   std::unordered_map<pid_t, Process> processes_;
+  CgroupPlacements placements_;
   std::vector<PidEntry> pids_;
   std::uint64_t scan_ = 0;
   std::size_t stat_reads_ = 0;

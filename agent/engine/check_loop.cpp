@@ -21,10 +21,12 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
       guard_(options_.procfs, cgroups_),
       limits_(cgroups_),
       cgroup_signals_(cgroups_),
-      host_signals_(proc_) {
+      host_signals_(proc_),
+      oom_kills_(cgroups_) {
   ActuatorHooks hooks;
-  hooks.on_signal = [this](const std::string& rule, int signal) {
-    metrics_.signal_sent(rule, signal_name(signal), clock_.unix_seconds());
+  hooks.on_signal = [this](const ActionRequest& r, int signal) {
+    metrics_.signal_sent(r.rule, signal_name(signal), clock_.unix_seconds());
+    metrics_.last_victim(r.rule, r.name, r.victim.pid, r.identity.get());
   };
   hooks.on_failure = [this](const std::string& rule, const std::string& reason) {
     metrics_.action_failed(rule, reason);
@@ -105,11 +107,15 @@ void CheckLoop::apply(Config config, const std::string& content_hash) {
   config_ = shared;
   content_hash_ = content_hash;
   needs_ = needs_of(*config_);
+  table_.set_container_runtime(config_->container_runtime);
   guard_.set_config(config_);
   sampler_.set_staleness(options_.once ? Duration{0} : config_->stats_frequency);
   between_.schedule().clear();  // its items name rules by their index in the old config
   interval_ns_ = config_->interval.count();
   metrics_.set_rules(counters);
+  std::vector<std::string> names;
+  for (const RuleSpec& spec : config_->rules) names.push_back(spec.name);
+  oom_kills_.keep_rules(names);
 }
 
 std::future<ReloadOutcome> CheckLoop::request_reload(std::string why) {
@@ -335,6 +341,19 @@ CheckReport CheckLoop::check(bool collect_rows) {
   const std::uint64_t check_number = ++checks_;
   between_.schedule().clear();
   for (auto& rs : rules_) rs->matcher.select(table_, pid_files_, rs->members);
+  // The cgroups of each watched process, where no rule read them already:
+  // for its labels (whose process it is) and to watch the kernel's OOM
+  // kills in its cgroup.
+  for (auto& rs : rules_) {
+    for (pid_t pid : rs->members) {
+      table_.ensure_cgroups(pid, errors);
+      const Process* p = table_.find(pid);
+      if (p && p->attrs.memory_cgroup()) {
+        oom_kills_.note(rs->spec.name, *p->attrs.memory_cgroup(),
+                        config_->identity_labels ? p->attrs.identity() : nullptr, now);
+      }
+    }
+  }
 
   // measure
   plan_.begin(check_number, rules_);
@@ -348,6 +367,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     snapshot->rules.push_back(run_rule_pass(*rules_[i], i, candidates_, ctx));
   }
+  snapshot->oom_kills = oom_kills_.read(now, errors);
   snapshot->host.meminfo = host_signals_.last_meminfo();
   snapshot->host.pressure = host_signals_.last_pressure();
   for (const auto& rs : rules_) {

@@ -33,6 +33,7 @@
 #include "export/metrics.h"
 #include "match/matcher.h"
 #include "measure/memory_sampler.h"
+#include "measure/oom_kills.h"
 #include "procfs/cgroup_fs.h"
 #include "procfs/proc_fs.h"
 #include "util/clock.h"
@@ -69,9 +70,7 @@ class CheckLoop {
   std::uint64_t fast_checks_done() const { return between_.done(); }
   // Cgroup and host files read for conditions since the start (each at most
   // once per check), for tests.
-  std::uint64_t condition_reads() const {
-    return cgroup_signals_.reads() + host_signals_.reads();
-  }
+  std::uint64_t condition_reads() const { return cgroup_signals_.reads() + host_signals_.reads(); }
   void run();  // until stop(); checks every interval, and near processes between
   void stop();
 
@@ -112,6 +111,7 @@ class CheckLoop {
   LimitResolver limits_;
   CgroupSignals cgroup_signals_;
   HostSignals host_signals_;
+  OomKillWatch oom_kills_;
   MeasurePlan plan_;
   std::vector<Candidate> candidates_;
   std::uint64_t checks_ = 0;

@@ -9,7 +9,7 @@
 namespace mg {
 
 void add_verdict_rows(const RuleSpec& rule, const JudgeResult& result, const ProcessTable& table,
-                      const MemorySampler& sampler, bool once, CheckReport& report) {
+                      const MemorySampler& sampler, bool once, bool identity, CheckReport& report) {
   for (const Verdict& v : result.verdicts) {
     const Process* p = table.find(v.id.pid);
     if (!p) continue;
@@ -20,6 +20,7 @@ void add_verdict_rows(const RuleSpec& rule, const JudgeResult& result, const Pro
           "over: would " + rule.action.signal_name +
           (rule.for_duration.count() ? " after for: " + format_duration(rule.for_duration) : "");
     }
+    if (identity) row.identity = p->attrs.identity();
     report.rows.push_back(std::move(row));
   }
 }

@@ -24,6 +24,7 @@ struct CheckRow {
   Measure measure = Measure::kPss;
   std::uint64_t limit = 0;
   std::string verdict;
+  std::shared_ptr<const CgroupIdentity> identity = nullptr;  // when identity_labels is on
 };
 
 // The conditions beside a limit on processes (a cgroup's working set and
@@ -43,7 +44,7 @@ struct CheckReport {
 
 // Rows for every verdict of one rule in this check.
 void add_verdict_rows(const RuleSpec& rule, const JudgeResult& result, const ProcessTable& table,
-                      const MemorySampler& sampler, bool once, CheckReport& report);
+                      const MemorySampler& sampler, bool once, bool identity, CheckReport& report);
 // One row per group (scope: group) or cgroup (scope: cgroup) with its sum, so
 // a table of small processes under a group verdict explains itself.
 void add_group_rows(const RuleSpec& rule, const std::vector<Candidate>& candidates,

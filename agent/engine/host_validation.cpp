@@ -90,9 +90,9 @@ std::vector<ConfigError> percent_limit_errors(const Config& config, ProcFs& proc
     matcher.select(table, pid_files, members);
     for (pid_t pid : members) {
       const Process& p = *table.find(pid);
-      if (p.attrs.cgroups && cgroups.memory_limit(*p.attrs.cgroups)) continue;
+      if (p.attrs.cgroups && cgroups.memory_limit(p.attrs.cgroups->memberships)) continue;
       const std::string where =
-          p.attrs.primary_cgroup ? "cgroup " + p.attrs.primary_cgroup->path : "its cgroup";
+          p.attrs.primary_cgroup() ? "cgroup " + p.attrs.primary_cgroup()->path : "its cgroup";
       errors.push_back({config.path, rule.limit_mark, "rules[" + std::to_string(i) + "].limit",
                         "a limit in % of the cgroup's memory limit, but " + where + " (pid " +
                             std::to_string(pid) + ", " + p.stat.comm +

@@ -61,7 +61,7 @@ void MeasurePlan::plan_rule(RuleState& rs, const ProcessTable& table, const Memo
       d.detail.threshold = std::min(d.detail.threshold, limit);
       continue;
     }
-    GroupSum& g = rs.group_sum(p.attrs.primary_cgroup, check_);
+    GroupSum& g = rs.group_sum(p.attrs.primary_cgroup(), check_);
     g.rss += f.rss;
     g.estimate += f.value(rs.spec.measure);
     g.limit = g.limit == 0 ? limit : std::min(g.limit, limit);
@@ -71,7 +71,7 @@ void MeasurePlan::plan_rule(RuleState& rs, const ProcessTable& table, const Memo
     Demand& d = demand_[pid];
     if (!d.measured) continue;
     const Process& p = *table.find(pid);
-    const GroupSum& g = rs.group_sum(p.attrs.primary_cgroup, check_);
+    const GroupSum& g = rs.group_sum(p.attrs.primary_cgroup(), check_);
     if (g.limit == 0) continue;
     if (g.rss < g.limit) continue;  // cannot be over: PSS <= RSS
     if (g.estimate >= g.limit)

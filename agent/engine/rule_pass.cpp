@@ -31,10 +31,9 @@ UnitConditions cgroup_conditions(const RuleSpec& rule, const Process& p, const R
                                  CgroupSample& sample) {
   UnitConditions unit;
   if (!p.attrs.cgroups) return unit;
-  const auto& memberships = *p.attrs.cgroups;
   if (rule.measure == Measure::kWorkingSet) {
     static const std::optional<CgroupMemoryReading> kUnread;
-    const auto ref = ctx.cgroupfs.memory_cgroup(memberships);
+    const auto& ref = p.attrs.memory_cgroup();
     const auto& reading = ref ? ctx.cgroup_signals.memory(*ref, ctx.errors) : kUnread;
     WorkingSetState ws = working_set_condition(rule.limit, reading);
     unit.bytes = ws.bytes;
@@ -47,12 +46,12 @@ UnitConditions cgroup_conditions(const RuleSpec& rule, const Process& p, const R
   }
   if (rule.pressure) {
     static const std::optional<Pressure> kUnread;
-    const auto ref = ctx.cgroupfs.pressure_cgroup(memberships);
+    const auto ref = ctx.cgroupfs.pressure_cgroup(p.attrs.cgroups->memberships);
     const auto& reading = ref ? ctx.cgroup_signals.pressure(*ref, ctx.errors) : kUnread;
     sample.pressure = reading;
     // On a hybrid host a process may be grouped by its v1 memory cgroup
     // while its pressure comes from its v2 one: say which was read.
-    const bool same = ref && p.attrs.primary_cgroup && *ref == *p.attrs.primary_cgroup;
+    const bool same = ref && p.attrs.primary_cgroup() && *ref == *p.attrs.primary_cgroup();
     const std::string where = same || !ref ? "cgroup" : "cgroup (v2 " + ref->path + ")";
     unit.states.push_back(pressure_condition(*rule.pressure, reading, where.c_str()));
   }
@@ -71,7 +70,7 @@ void add_condition_rows(const RuleState& rs, const RulePassContext& ctx,
   std::map<CgroupRef, const Process*> units;
   for (pid_t pid : rs.members) {
     const Process* p = ctx.table.find(pid);
-    if (p && p->attrs.primary_cgroup) units.try_emplace(*p->attrs.primary_cgroup, p);
+    if (p && p->attrs.primary_cgroup()) units.try_emplace(*p->attrs.primary_cgroup(), p);
   }
   for (const auto& [ref, p] : units) {
     CgroupSample unused;
@@ -105,7 +104,11 @@ RuleSample run_rule_pass(RuleState& rs, std::size_t rule_index, std::vector<Cand
     c.id = p.id;
     c.name = p.stat.comm;
     c.pgrp = p.stat.pgrp;
-    c.cgroup = p.attrs.primary_cgroup;
+    // Only where the judge groups or acts by it: a copy of its path costs an
+    // allocation per process and check.
+    if (rule.scope == Scope::kCgroup || rule.action.target == Target::kCgroup)
+      c.cgroup = p.attrs.primary_cgroup();
+    if (ctx.config.identity_labels) c.identity = p.attrs.identity();
     c.bytes = f.value(rule.measure);
     c.limit = ctx.limits.limit_for(rule, p);
     c.is_protected = ctx.guard.is_protected(p, ctx.pid_files);
@@ -118,15 +121,17 @@ RuleSample run_rule_pass(RuleState& rs, std::size_t rule_index, std::vector<Cand
     }
     candidates.push_back(std::move(c));
     if (f.have_detail) sample.pss_bytes += f.pss;
-    all.push_back({pid, p.stat.comm, f.pss, f.uss, f.rss, f.have_detail});
-    if (rule.scope == Scope::kCgroup && p.attrs.primary_cgroup) {
-      auto [it, first] = cgroups.try_emplace(*p.attrs.primary_cgroup);
+    all.push_back({pid, p.stat.comm, f.pss, f.uss, f.rss, f.have_detail,
+                   ctx.config.identity_labels ? p.attrs.identity() : nullptr});
+    if (rule.scope == Scope::kCgroup && p.attrs.primary_cgroup()) {
+      auto [it, first] = cgroups.try_emplace(*p.attrs.primary_cgroup());
       CgroupSample& cs = it->second;
       if (first) {
-        cs.path = p.attrs.primary_cgroup->path;
+        cs.path = p.attrs.primary_cgroup()->path;
         cs.has_bytes = false;
+        if (ctx.config.identity_labels) cs.identity = p.attrs.identity();
         if (cgroup_conditions_read) {
-          conditions.cgroups[group_key(rule.scope, p.attrs.primary_cgroup)] =
+          conditions.cgroups[group_key(rule.scope, p.attrs.primary_cgroup())] =
               cgroup_conditions(rule, p, ctx, cs);
         }
       }
@@ -168,7 +173,8 @@ RuleSample run_rule_pass(RuleState& rs, std::size_t rule_index, std::vector<Cand
       if (it != conditions.cgroups.end() && !it->second.states.empty())
         ctx.report->conditions.push_back({rule.name, "cgroup " + ref.path, it->second.states});
     }
-    add_verdict_rows(rule, result, ctx.table, ctx.sampler, ctx.once, *ctx.report);
+    add_verdict_rows(rule, result, ctx.table, ctx.sampler, ctx.once, ctx.config.identity_labels,
+                     *ctx.report);
     if (rule.scope != Scope::kProcess) add_group_rows(rule, candidates, ctx.sampler, *ctx.report);
   }
 

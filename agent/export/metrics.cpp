@@ -50,6 +50,7 @@ struct Metrics::Impl {
     std::map<std::string, prometheus::Counter*> skips;     // by reason
     std::map<std::string, prometheus::Counter*> fired;     // by condition
     prometheus::Gauge* last_kill = nullptr;
+    prometheus::Gauge* last_victim = nullptr;  // memoryguard_last_kill_info, once it has one
   };
 
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -89,6 +90,13 @@ struct Metrics::Impl {
       prometheus::BuildGauge()
           .Name("memoryguard_last_kill_timestamp_seconds")
           .Help("Unix time of the rule's last signal; 0 if it never sent one.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& last_kill_info =
+      prometheus::BuildGauge()
+          .Name("memoryguard_last_kill_info")
+          .Help(
+              "Always 1: who the rule's last signal went to, by name and pid, and by pod_uid, "
+              "container_id and systemd_unit where known.")
           .Register(*registry);
   prometheus::Family<prometheus::Histogram>& scan_duration =
       prometheus::BuildHistogram()
@@ -200,6 +208,7 @@ struct Metrics::Impl {
   void remove(RuleSeries& s) {
     limit_exceeded.Remove(s.limit_exceeded);
     last_kill.Remove(s.last_kill);
+    if (s.last_victim) last_kill_info.Remove(s.last_victim);
     for (auto& [_, c] : s.kills) kills.Remove(c);
     for (auto& [_, c] : s.failures) kill_failures.Remove(c);
     for (auto& [_, c] : s.skips) actions_skipped.Remove(c);
@@ -250,6 +259,23 @@ void Metrics::signal_sent(const std::string& rule, const std::string& signal, do
   auto& s = impl_->series(rule);
   impl_->kill_counter(s, rule, signal).Increment();
   s.last_kill->Set(unix_time);
+}
+
+void Metrics::last_victim(const std::string& rule, const std::string& name, pid_t pid,
+                          const CgroupIdentity* identity) {
+  std::map<std::string, std::string> labels{
+      {"rule", to_valid_utf8(rule)}, {"name", to_valid_utf8(name)}, {"pid", std::to_string(pid)}};
+  if (identity) {
+    if (!identity->pod_uid.empty()) labels["pod_uid"] = identity->pod_uid;
+    if (!identity->container_id.empty()) labels["container_id"] = identity->container_id;
+    if (!identity->systemd_unit.empty())
+      labels["systemd_unit"] = to_valid_utf8(identity->systemd_unit);
+  }
+  std::lock_guard lock(impl_->mu);
+  auto& s = impl_->series(rule);
+  if (s.last_victim) impl_->last_kill_info.Remove(s.last_victim);
+  s.last_victim = &impl_->last_kill_info.Add(labels);
+  s.last_victim->Set(1);
 }
 
 void Metrics::action_failed(const std::string& rule, const std::string& reason) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "discover/cgroup_identity.h"
 #include "export/snapshot.h"
 
 namespace prometheus {
@@ -37,6 +38,10 @@ class Metrics {
   // (memoryguard_condition_fired_total), whether or not the others did.
   void condition_fired(const std::string& rule, const std::string& condition);
   void signal_sent(const std::string& rule, const std::string& signal, double unix_time);
+  // Who the rule's last signal went to (memoryguard_last_kill_info), so an
+  // alert on its kills can name the pod, container or unit.
+  void last_victim(const std::string& rule, const std::string& name, pid_t pid,
+                   const CgroupIdentity* identity);
   void action_failed(const std::string& rule, const std::string& reason);
   // An action not carried out because, right before the signal, the victim
   // had exited, was a zombie, had lost its pid to another process, or was

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "discover/cgroup_identity.h"
 #include "procfs/meminfo.h"
 #include "procfs/pressure.h"
 
@@ -22,6 +23,9 @@ struct ProcessSample {
   std::uint64_t uss = 0;
   std::uint64_t rss = 0;
   bool has_detail = true;  // pss/uss were read; when false only rss is known
+  // Labels pod_uid, container_id, systemd_unit, each when known; null with
+  // identity_labels off or when its cgroup says nothing.
+  std::shared_ptr<const CgroupIdentity> identity = nullptr;
 };
 
 struct CgroupSample {
@@ -29,9 +33,10 @@ struct CgroupSample {
   std::uint64_t bytes = 0;  // sum of PSS over the rule's processes in that cgroup
   bool has_bytes = true;    // false when none of them had a PSS read yet
   // What the rule's conditions read of the cgroup itself, when they do.
-  std::optional<std::uint64_t> working_set = {};   // measure: working_set
-  std::optional<std::uint64_t> memory_limit = {};  // its effective memory limit, with it
-  std::optional<Pressure> pressure = {};           // pressure: (window: the rule's)
+  std::optional<std::uint64_t> working_set = {};             // measure: working_set
+  std::optional<std::uint64_t> memory_limit = {};            // its effective memory limit, with it
+  std::optional<Pressure> pressure = {};                     // pressure: (window: the rule's)
+  std::shared_ptr<const CgroupIdentity> identity = nullptr;  // as ProcessSample's
 };
 
 struct RuleSample {
@@ -46,6 +51,14 @@ struct RuleSample {
   std::vector<CgroupSample> cgroups;  // only for scope: cgroup
 };
 
+// The kernel's OOM kills so far in one cgroup a rule watches.
+struct OomKillSample {
+  std::string rule;
+  std::string cgroup;  // the memory controller's path of it (v1 on a hybrid host)
+  std::shared_ptr<const CgroupIdentity> identity;
+  std::uint64_t kills = 0;
+};
+
 // What the rules read of the host in the latest check; nothing when none did.
 struct HostSample {
   std::optional<MemInfo> meminfo;
@@ -56,6 +69,7 @@ struct HostSample {
 struct Snapshot {
   std::vector<RuleSample> rules;
   HostSample host;
+  std::vector<OomKillSample> oom_kills;
 };
 
 }  // namespace mg

@@ -36,6 +36,21 @@ void append_number(std::string& out, std::uint64_t value) {
   out.append(buf, end);
 }
 
+// Whose process or cgroup it is, each label only when known, so that a
+// process outside any pod carries no empty pod_uid="" label.
+void append_identity(std::string& out, const CgroupIdentity* id) {
+  if (id == nullptr) return;
+  auto label = [&](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    out.append(",").append(name).append("=\"");
+    append_escaped(out, to_valid_utf8(value));
+    out += '"';
+  };
+  label("container_id", id->container_id);
+  label("pod_uid", id->pod_uid);
+  label("systemd_unit", id->systemd_unit);
+}
+
 // A PSI average (a percentage) as a ratio, in the shortest exact form.
 void append_ratio(std::string& out, double percent) {
   char buf[32];
@@ -115,7 +130,9 @@ void render_snapshot(const Snapshot& snap, std::string& out) {
       append_number(out, static_cast<std::uint64_t>(p.pid));
       out.append("\",rule=\"");
       append_escaped(out, rules[i]);
-      out.append("\"} ");
+      out += '"';
+      append_identity(out, p.identity.get());
+      out.append("} ");
       append_number(out, p.*figure);
       out += '\n';
     }
@@ -168,7 +185,9 @@ void render_snapshot(const Snapshot& snap, std::string& out) {
       append_escaped(out, to_valid_utf8(c.path));
       out.append("\",rule=\"");
       append_escaped(out, rules[i]);
-      out.append("\"} ");
+      out += '"';
+      append_identity(out, c.identity.get());
+      out.append("} ");
       append_number(out, *v);
       out += '\n';
     }
@@ -214,6 +233,7 @@ void render_snapshot(const Snapshot& snap, std::string& out) {
                      labels.append("\",rule=\"");
                      append_escaped(labels, rules[i]);
                      labels.append("\"");
+                     append_identity(labels, c.identity.get());
                      pressure_lines(line, labels, *c.pressure, r.pressure_window);
                    }
                  }
@@ -226,6 +246,24 @@ void render_snapshot(const Snapshot& snap, std::string& out) {
                  for (int window : snap.host.pressure_windows)
                    pressure_lines(line, "", *snap.host.pressure, window);
                });
+  if (!snap.oom_kills.empty()) {
+    out.append(
+        "# HELP memoryguard_cgroup_oom_kills_total Processes the kernel's OOM killer killed in a "
+        "cgroup a rule watches (memory.events or memory.oom_control oom_kill), kept for 5 minutes "
+        "after the rule's last process there.\n"
+        "# TYPE memoryguard_cgroup_oom_kills_total counter\n");
+    for (const OomKillSample& k : snap.oom_kills) {
+      out.append("memoryguard_cgroup_oom_kills_total{cgroup=\"");
+      append_escaped(out, to_valid_utf8(k.cgroup));
+      out.append("\",rule=\"");
+      append_escaped(out, to_valid_utf8(k.rule));
+      out += '"';
+      append_identity(out, k.identity.get());
+      out.append("} ");
+      append_number(out, k.kills);
+      out += '\n';
+    }
+  }
   if (snap.host.meminfo) {
     out.append(
         "# HELP memoryguard_host_memory_total_bytes MemTotal of /proc/meminfo (when a rule has "

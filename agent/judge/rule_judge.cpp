@@ -121,6 +121,7 @@ ActionRequest RuleJudge::request(const RuleSpec& rule, const Candidate& c, std::
   r.name = c.name;
   r.pgrp = c.pgrp;
   r.cgroup = c.cgroup;
+  r.identity = c.identity;
   r.bytes = bytes;
   r.limit = limit;
   r.measure = rule.measure;

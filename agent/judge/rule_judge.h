@@ -20,6 +20,7 @@
 
 #include "act/action.h"
 #include "config/config.h"
+#include "discover/cgroup_identity.h"
 #include "discover/process_identity.h"
 #include "judge/conditions/condition.h"
 #include "procfs/cgroup_fs.h"
@@ -32,7 +33,8 @@ struct Candidate {
   std::string name;
   pid_t pgrp = 0;
   std::optional<CgroupRef> cgroup;
-  std::uint64_t bytes = 0;  // by the rule's measure
+  std::shared_ptr<const CgroupIdentity> identity;  // for the action's line and hook
+  std::uint64_t bytes = 0;                         // by the rule's measure
   std::uint64_t limit = 0;  // resolved for this process (a % limit per cgroup); 0 = none
   bool is_protected = false;
   bool in_flight = false;  // an earlier action on it is still under way

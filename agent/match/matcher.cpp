@@ -59,7 +59,7 @@ Verdict check_keys(const MatchSpec& s, const Process& p, const PidFiles& pid_fil
       unknown = true;
     } else {
       bool any = false;
-      for (const auto& m : *p.attrs.cgroups) {
+      for (const auto& m : p.attrs.cgroups->memberships) {
         if (RE2::PartialMatch(m.path, *s.cgroup->re)) {
           any = true;
           break;
@@ -67,6 +67,26 @@ Verdict check_keys(const MatchSpec& s, const Process& p, const PidFiles& pid_fil
       }
       if (!any) return Verdict::kNo;
     }
+  }
+  // Whose process it is: read with the cgroups. A process that has no pod,
+  // container or unit is known not to match; one whose cgroups could not be
+  // read is unknown.
+  auto identity_key = [&](const std::optional<Pattern>& pattern,
+                          std::string CgroupIdentity::*field) {
+    if (!pattern) return Verdict::kYes;
+    if (!p.attrs.cgroups) return Verdict::kUnknown;
+    const CgroupIdentity* id = p.attrs.identity().get();
+    const std::string* value = id ? &(id->*field) : nullptr;
+    if (value == nullptr || value->empty() || !RE2::PartialMatch(*value, *pattern->re))
+      return Verdict::kNo;
+    return Verdict::kYes;
+  };
+  for (auto [pattern, field] : {std::pair{&s.pod_uid, &CgroupIdentity::pod_uid},
+                                std::pair{&s.container_id, &CgroupIdentity::container_id},
+                                std::pair{&s.systemd_unit, &CgroupIdentity::systemd_unit}}) {
+    const Verdict v = identity_key(*pattern, field);
+    if (v == Verdict::kNo) return v;
+    if (v == Verdict::kUnknown) unknown = true;
   }
   return unknown ? Verdict::kUnknown : Verdict::kYes;
 }

@@ -307,6 +307,18 @@ Expected<Pressure> CgroupFs::memory_pressure(const CgroupRef& ref) const {
   return ReadError::kParse;
 }
 
+Expected<std::uint64_t> CgroupFs::oom_kills(const CgroupRef& ref) const {
+  const std::string dir = dir_of(ref);
+  if (dir.empty()) return ReadError::kIo;
+  char buf[1024];
+  auto text = read_cgroup_file(dir + (ref.v2 ? "/memory.events" : "/memory.oom_control"), buf,
+                               sizeof buf);
+  if (!text) return text.error();
+  // Both files are "key value" lines, as memory.stat.
+  if (auto n = memory_stat_value(*text, "oom_kill")) return *n;
+  return ReadError::kParse;
+}
+
 std::string CgroupFs::dir_of(const CgroupRef& ref) const {
   const std::string& hier = ref.v2 ? v2_root_ : memory_root_;
   if (hier.empty() || !reachable(ref.path)) return std::string();

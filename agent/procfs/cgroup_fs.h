@@ -63,6 +63,9 @@ class CgroupFs {
   Expected<CgroupMemory> memory_usage(const CgroupRef& ref) const;
   // memory.pressure of a v2 cgroup.
   Expected<Pressure> memory_pressure(const CgroupRef& ref) const;
+  // How many of the cgroup's processes the kernel's OOM killer has killed:
+  // oom_kill of memory.events (v2) or memory.oom_control (v1, Linux 4.13+).
+  Expected<std::uint64_t> oom_kills(const CgroupRef& memory_cgroup) const;
 
   // Member pids (cgroup.procs).
   Expected<std::vector<pid_t>> procs(const CgroupRef& ref) const;

@@ -323,9 +323,16 @@ Expected<bool> ProcFs::read_exe(pid_t pid, std::string& out) {
 }
 
 Expected<std::vector<CgroupMembership>> ProcFs::read_cgroups(pid_t pid) {
-  auto file = read_file(pid, "cgroup", kSmallFileCap);
+  auto file = read_cgroup_text(pid);
   if (!file) return file.error();
-  std::string_view s = *file;
+  return parse_cgroups(*file);
+}
+
+Expected<std::string_view> ProcFs::read_cgroup_text(pid_t pid) {
+  return read_file(pid, "cgroup", kSmallFileCap);
+}
+
+Expected<std::vector<CgroupMembership>> ProcFs::parse_cgroups(std::string_view s) {
   std::vector<CgroupMembership> out;
   while (!s.empty()) {
     const std::size_t nl = s.find('\n');

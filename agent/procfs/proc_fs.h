@@ -103,6 +103,10 @@ class ProcFs {
   Expected<std::string> read_exe(pid_t pid);
   Expected<bool> read_exe(pid_t pid, std::string& out);
   Expected<std::vector<CgroupMembership>> read_cgroups(pid_t pid);
+  // The cgroup file as it is, valid until the next read (for a cache keyed
+  // by it), and its parser.
+  Expected<std::string_view> read_cgroup_text(pid_t pid);
+  static Expected<std::vector<CgroupMembership>> parse_cgroups(std::string_view text);
   // Resident pages from statm, in bytes. The cheap upper bound on PSS.
   Expected<std::uint64_t> read_rss(pid_t pid);
   // The same, through `file`, opened on first use and kept open while the

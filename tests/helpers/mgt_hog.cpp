@@ -8,6 +8,10 @@
 // test can feed the agent a name that is not UTF-8; with --rename-after-ms the
 // rename happens that long after "ready", to test that the agent sees a
 // process change its name.
+//
+// --wait-usr1 holds the growth back until the process gets SIGUSR1, so a
+// test can move it into a cgroup and have an agent see it there first.
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -63,6 +67,7 @@ void rename_to(const std::string& comm) {
 int main(int argc, char** argv) {
   long mib = 10, grow_mib = 0, every_ms = 100, max_mib = 0, rename_after_ms = -1;
   std::string comm;
+  bool wait_usr1 = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&](std::string_view key) -> const char* {
@@ -80,16 +85,27 @@ int main(int argc, char** argv) {
       comm = unhex(v);
     } else if (auto v = value("--rename-after-ms=")) {
       rename_after_ms = std::atol(v);
+    } else if (arg == "--wait-usr1") {
+      wait_usr1 = true;
     } else if (!value("--marker=")) {
       std::fprintf(stderr, "mgt_hog: unknown argument %s\n", argv[i]);
       return 2;
     }
   }
 
+  // Blocked before "ready", so a SIGUSR1 sent right after it is not lost.
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  if (wait_usr1) sigprocmask(SIG_BLOCK, &usr1, nullptr);
   if (!comm.empty() && rename_after_ms < 0) rename_to(comm);
   touch_mib(mib);
   std::fputs("ready\n", stdout);
   std::fflush(stdout);
+  if (wait_usr1) {
+    int sig = 0;
+    sigwait(&usr1, &sig);
+  }
 
   if (!comm.empty() && rename_after_ms >= 0) {
     sleep_ms(rename_after_ms);

@@ -9,6 +9,7 @@
 #include <sys/statfs.h>
 
 #include <fstream>
+#include <limits>
 
 #include "integration/harness.h"
 #include "integration/memory_cgroup.h"
@@ -20,12 +21,11 @@ class ConditionsTest : public IntegrationTest {
  protected:
   void SetUp() override {
     IntegrationTest::SetUp();
-    cgroup_ = std::make_unique<MemoryCgroup>(cgroup_name());
+    cgroup_ = &memory_cgroup(cgroup_name());
     if (!cgroup_->ok()) GTEST_SKIP() << "no memory cgroup to test in: " << cgroup_->error();
   }
   void TearDown() override {
-    IntegrationTest::TearDown();  // kills the members first, so rmdir works
-    cgroup_.reset();
+    IntegrationTest::TearDown();
     for (const auto& f : files_) unlink(f.c_str());
   }
 
@@ -55,7 +55,7 @@ class ConditionsTest : public IntegrationTest {
     return h;
   }
 
-  std::unique_ptr<MemoryCgroup> cgroup_;
+  MemoryCgroup* cgroup_ = nullptr;
   std::vector<std::string> files_;
 };
 
@@ -190,8 +190,11 @@ std::uint64_t mem_available() {
 // earlyoom's trigger, with the rule's victims: MemAvailable below a line the
 // test draws 1 GiB above what the host has once its hogs are in, so the
 // largest hog (2 GiB) is taken and, once it is gone, MemAvailable is back
-// above the line and the smaller ones are spared. The margin of 1 GiB on
-// both sides is what the rest of the machine may move meanwhile.
+// above the line and the smaller ones are spared. The rest of the machine
+// may move MemAvailable too (a run beside compilers saw a 2 GiB kill free
+// only 0.9 GiB of it): where the host itself went back under the line after
+// the kill, taking the next largest was right, and only the first victim is
+// judged.
 TEST_F(ConditionsTest, AvailableTakesTheLargestProcessAndSparesTheRest) {
   Helper& big = hog(2048);
   Helper& mid = hog(128);
@@ -212,20 +215,37 @@ TEST_F(ConditionsTest, AvailableTakesTheLargestProcessAndSparesTheRest) {
   ASSERT_TRUE(info) << "MemAvailable was below the rule's line and nothing was killed\n"
                     << agent.log();
   EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
-  sleep_for(1500ms);  // fifteen checks with MemAvailable back above the line
-  EXPECT_TRUE(mid.proc.alive()) << agent.log();
-  EXPECT_TRUE(small.proc.alive()) << agent.log();
-  const Scrape s = agent.scrape();
-  EXPECT_EQ(s.value("memoryguard_kills_total", {{"rule", "short"}, {"signal", "SIGKILL"}}), 1.0);
-  EXPECT_GT(s.value("memoryguard_host_memory_available_bytes").value_or(0), 0.0);
-  EXPECT_GT(s.value("memoryguard_host_memory_total_bytes").value_or(0), 0.0);
-  EXPECT_FALSE(s.has_family("memoryguard_rule_limit_bytes") &&
-               s.value("memoryguard_rule_limit_bytes", {{"rule", "short"}}).has_value())
-      << "a rule without a limit shows none";
   // The action's line comes once its outcome is known.
   EXPECT_TRUE(wait_until(
-      [&] { return agent.log().find("trigger=\"MemAvailable ") != std::string::npos; }, 10s))
+      [&] { return agent.log().find("trigger=\"MemAvailable ") != std::string::npos; }, 10s));
+  EXPECT_EQ(agent.log().find("msg=action rule=short pid=" + std::to_string(big.pid())),
+            agent.log().find("msg=action rule=short"))
+      << "the first victim is the largest\n"
       << agent.log();
+
+  // Fifteen checks with MemAvailable back above the line, if the host let it.
+  std::uint64_t lowest = std::numeric_limits<std::uint64_t>::max();
+  const auto until = Clock::now() + 1500ms;
+  while (Clock::now() < until) {
+    lowest = std::min(lowest, mem_available());
+    sleep_for(20ms);
+  }
+  const Scrape s = agent.scrape();
+  if (lowest >= below) {
+    EXPECT_TRUE(mid.proc.alive()) << agent.log();
+    EXPECT_TRUE(small.proc.alive()) << agent.log();
+    EXPECT_EQ(s.value("memoryguard_kills_total", {{"rule", "short"}, {"signal", "SIGKILL"}}), 1.0);
+  } else {
+    std::fprintf(stderr,
+                 "note: the host's MemAvailable went back under the line (%llu MiB < %llu MiB) "
+                 "after the kill, so the rule rightly went on; only the first victim is judged\n",
+                 static_cast<unsigned long long>(lowest / kMiB),
+                 static_cast<unsigned long long>(below / kMiB));
+  }
+  EXPECT_GT(s.value("memoryguard_host_memory_available_bytes").value_or(0), 0.0);
+  EXPECT_GT(s.value("memoryguard_host_memory_total_bytes").value_or(0), 0.0);
+  EXPECT_FALSE(s.value("memoryguard_rule_limit_bytes", {{"rule", "short"}}).has_value())
+      << "a rule without a limit shows none";
   expect_promtool_accepts(s);
 }
 

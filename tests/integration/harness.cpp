@@ -24,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/memory_cgroup.h"
+
 #ifndef MG_BINARY
 #error "MG_BINARY must name the memoryguard binary (set by tests/CMakeLists.txt)"
 #endif
@@ -777,12 +779,18 @@ void IntegrationTest::TearDown() {
   }
   agents_.clear();
   helpers_.clear();
+  while (!cgroups_.empty()) cgroups_.pop_back();
   if (failed || std::getenv("MGT_KEEP")) {
     std::fprintf(stderr, "kept %s\n", dir_.c_str());
   } else if (!dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+}
+
+MemoryCgroup& IntegrationTest::memory_cgroup(const std::string& name, bool v1_only) {
+  cgroups_.push_back(std::make_unique<MemoryCgroup>(name, v1_only));
+  return *cgroups_.back();
 }
 
 Helper& IntegrationTest::spawn_helper(const std::string& name, const std::vector<std::string>& args,

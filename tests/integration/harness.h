@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "integration/memory_cgroup.h"
+
 namespace mgt {
 
 using Clock = std::chrono::steady_clock;
@@ -282,11 +284,17 @@ class IntegrationTest : public ::testing::Test {
   // only a note where promtool is not installed.
   void expect_promtool_accepts(const Scrape& scrape);
 
+  // A memory cgroup (see memory_cgroup.h) that the fixture removes in
+  // TearDown, once the processes it started are dead, newest first so that
+  // parents shared by several go last. Check ok() before use.
+  MemoryCgroup& memory_cgroup(const std::string& name, bool v1_only = false);
+
  private:
   std::string token_;
   std::string dir_;
   std::vector<std::unique_ptr<Helper>> helpers_;
   std::vector<std::unique_ptr<Agent>> agents_;
+  std::vector<std::unique_ptr<MemoryCgroup>> cgroups_;
 };
 
 }  // namespace mgt

@@ -53,33 +53,45 @@ void remove_dir(const std::string& dir) {
 
 }  // namespace
 
-MemoryCgroup::MemoryCgroup(const std::string& name) {
-  auto make = [&](const std::string& dir) {
-    if (mkdir(dir.c_str(), 0755) == 0) return true;
-    error_ = "mkdir " + dir + ": " + std::strerror(errno);
-    return false;
-  };
+bool MemoryCgroup::make(const std::string& root, const std::string& name) {
+  std::string dir = root;
+  std::size_t from = 0;
+  for (;;) {
+    const std::size_t slash = name.find('/', from);
+    dir += "/" + name.substr(from, slash == std::string::npos ? std::string::npos : slash - from);
+    if (mkdir(dir.c_str(), 0755) == 0) {
+      made_.push_back(dir);
+    } else if (errno != EEXIST || slash == std::string::npos) {
+      error_ = "mkdir " + dir + ": " + std::strerror(errno);
+      return false;
+    }
+    if (slash == std::string::npos) return true;
+    from = slash + 1;
+  }
+}
+
+MemoryCgroup::MemoryCgroup(const std::string& name, bool v1_only) {
   if (exists("/sys/fs/cgroup/cgroup.controllers")) {
     if (read_text("/sys/fs/cgroup/cgroup.subtree_control").find("memory") == std::string::npos) {
       error_ = "the memory controller is not enabled below the v2 root";
       return;
     }
-    if (make("/sys/fs/cgroup/" + name)) memory_dir_ = v2_dir_ = "/sys/fs/cgroup/" + name;
+    if (make("/sys/fs/cgroup", name)) memory_dir_ = v2_dir_ = "/sys/fs/cgroup/" + name;
     return;
   }
   if (!exists("/sys/fs/cgroup/memory/cgroup.procs")) {
     error_ = "no memory controller under /sys/fs/cgroup";
     return;
   }
-  if (!make("/sys/fs/cgroup/memory/" + name)) return;
+  if (!make("/sys/fs/cgroup/memory", name)) return;
   memory_dir_ = "/sys/fs/cgroup/memory/" + name;
-  if (exists("/sys/fs/cgroup/unified/cgroup.controllers") && make("/sys/fs/cgroup/unified/" + name))
+  if (!v1_only && exists("/sys/fs/cgroup/unified/cgroup.controllers") &&
+      make("/sys/fs/cgroup/unified", name))
     v2_dir_ = "/sys/fs/cgroup/unified/" + name;
 }
 
 MemoryCgroup::~MemoryCgroup() {
-  if (v2_dir_ != memory_dir_) remove_dir(v2_dir_);
-  remove_dir(memory_dir_);
+  for (auto it = made_.rbegin(); it != made_.rend(); ++it) remove_dir(*it);
 }
 
 bool MemoryCgroup::add(pid_t pid) {

@@ -4,19 +4,23 @@
 // host (memory on v1, as this project's CI machine) a v1 memory cgroup and a
 // v2 cgroup of the same name, a process moved into both, so that its charge
 // lands on the v1 side and its pressure stalls show in the v2 memory.pressure;
-// on a pure v1 host the memory cgroup alone. Removed, with retries while its
-// last members die, when it goes out of scope.
+// on a pure v1 host the memory cgroup alone. The name may be a path
+// ("a/b/c"): every directory made is removed, deepest first, with retries
+// while the last members die, when it goes out of scope.
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mgt {
 
 class MemoryCgroup {
  public:
-  explicit MemoryCgroup(const std::string& name);
+  // With v1_only on a hybrid host, no v2 cgroup is made: the process stays
+  // in the v2 root, and only its v1 path says where it is.
+  explicit MemoryCgroup(const std::string& name, bool v1_only = false);
   ~MemoryCgroup();
   MemoryCgroup(const MemoryCgroup&) = delete;
   MemoryCgroup& operator=(const MemoryCgroup&) = delete;
@@ -35,9 +39,11 @@ class MemoryCgroup {
   std::uint64_t inactive_file() const;
 
  private:
+  bool make(const std::string& root, const std::string& name);
   std::string memory_dir_;
   std::string v2_dir_;
   std::string error_;
+  std::vector<std::string> made_;  // in the order made
 };
 
 // Writes `mib` MiB to `path` with O_DIRECT, so that none of it stays in the

@@ -138,7 +138,7 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   // scope and condition, so that every family of the dashboard has series;
   // another, started later, is killed by a rule of its own. The conditions
   // are set where the test's host cannot reach them.
-  MemoryCgroup cgroup("mgt_" + token());
+  MemoryCgroup& cgroup = memory_cgroup("mgt_" + token());
   ASSERT_TRUE(cgroup.ok()) << cgroup.error();
   ASSERT_TRUE(cgroup.set_limit(512 * kMiB));
   Helper& watched = hog(20);

@@ -140,7 +140,7 @@ struct Recorded {
 
   ActuatorHooks hooks(VictimRecheck recheck = {}) {
     ActuatorHooks h;
-    h.on_signal = [this](const std::string&, int s) {
+    h.on_signal = [this](const ActionRequest&, int s) {
       std::lock_guard lock(mu);
       signals.push_back(s);
     };

@@ -89,9 +89,9 @@ struct Counts {
 
   ActuatorHooks hooks() {
     ActuatorHooks h;
-    h.on_signal = [this](const std::string& rule, int sig) {
+    h.on_signal = [this](const ActionRequest& r, int sig) {
       std::lock_guard lock(mu);
-      signals.emplace_back(rule, sig);
+      signals.emplace_back(r.rule, sig);
     };
     h.on_failure = [this](const std::string& rule, const std::string& reason) {
       std::lock_guard lock(mu);

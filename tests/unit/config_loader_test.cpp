@@ -338,7 +338,8 @@ TEST(ConfigLoaderErrors, MoreThanOneDocument) {
 TEST(ConfigLoaderErrors, UnknownTopLevelKey) {
   EXPECT_TRUE(OneError("interval: 1s\nintervall: 2s\n", 2, 1, "intervall",
                        "unknown key \"intervall\" (did you mean \"interval\"?); allowed: interval, "
-                       "stats_frequency, dry_run, measure, top_processes, protect, rules"));
+                       "stats_frequency, dry_run, measure, top_processes, identity_labels, "
+                       "container_runtime, protect, rules"));
 }
 
 TEST(ConfigLoaderErrors, UnknownRuleKey) {
@@ -358,7 +359,7 @@ TEST(ConfigLoaderErrors, UnknownMatchKey) {
   EXPECT_TRUE(OneError("rules:\n  - name: web\n    match: {name: x, comm: y}\n    limit: 1Gi\n", 3,
                        22, "rules[0].match.comm",
                        "unknown key \"comm\"; allowed: name, cmdline, exe, user, cgroup, pid_file, "
-                       "not"));
+                       "pod_uid, container_id, systemd_unit, not"));
 }
 
 TEST(ConfigLoaderErrors, UnknownKeyInNotAndProtect) {
@@ -483,7 +484,8 @@ TEST(ConfigLoaderErrors, RuleWithoutMatch) {
 TEST(ConfigLoaderErrors, EmptyMatch) {
   EXPECT_TRUE(OneError("rules:\n  - name: web\n    match: {}\n    limit: 1Gi\n", 3, 12,
                        "rules[0].match",
-                       "needs at least one of name, cmdline, exe, user, cgroup, pid_file (rule"));
+                       "needs at least one of name, cmdline, exe, user, cgroup, pid_file, "
+                       "pod_uid, container_id, systemd_unit (rule"));
   EXPECT_TRUE(OneError("rules:\n  - name: web\n    match:\n    limit: 1Gi\n", 3, 5,
                        "rules[0].match", "needs at least one of"));
 }
@@ -621,7 +623,7 @@ measure: vss
                 "got \"everyone\" (rule \"web\")",
                 "test.yaml:6:11: rules[1].name: duplicate rule name \"web\" (first at line 2)",
                 "test.yaml:7:12: rules[1].match: needs at least one of name, cmdline, exe, "
-                "user, cgroup, pid_file (rule \"web\")",
+                "user, cgroup, pid_file, pod_uid, container_id, systemd_unit (rule \"web\")",
                 "test.yaml:9:11: interval: must not be negative, got \"-1s\"",
                 "test.yaml:10:10: measure: must be one of pss, uss, rss, got \"vss\"",
             }));

@@ -22,8 +22,9 @@ Process proc(pid_t pid, std::string comm, std::optional<std::string> cmdline = s
   p.attrs.cmdline = std::move(cmdline);
   p.attrs.exe = "/usr/bin/python3.11";
   p.attrs.uid = 33;
-  p.attrs.cgroups = std::vector<CgroupMembership>{{4, "memory", "/kubepods/pod1/app"},
-                                                  {0, "", "/kubepods.slice/app"}};
+  auto placement = std::make_shared<CgroupPlacement>();
+  placement->memberships = {{4, "memory", "/kubepods/pod1/app"}, {0, "", "/kubepods.slice/app"}};
+  p.attrs.cgroups = std::move(placement);
   return p;
 }
 

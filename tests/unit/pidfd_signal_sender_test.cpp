@@ -138,7 +138,7 @@ struct Recorded {
   std::vector<std::string> failures;
   ActuatorHooks hooks() {
     ActuatorHooks h;
-    h.on_signal = [this](const std::string&, int s) {
+    h.on_signal = [this](const ActionRequest&, int s) {
       std::lock_guard lock(mu);
       signals.push_back(s);
     };
