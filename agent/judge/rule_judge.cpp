@@ -122,8 +122,12 @@ void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& ca
     if (c.limit == 0) {
       v.kind = VerdictKind::kNoLimit;
     } else if (c.bytes > c.limit) {
-      const std::string key =
-          "p" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
+      // Not `"p" + std::to_string(...)`: GCC 12 at -O3 reports a bogus
+      // -Wrestrict (GCC PR 105329) on a literal prepended to a temporary.
+      std::string key = "p";
+      key += std::to_string(c.id.pid);
+      key += ':';
+      key += std::to_string(c.id.start_time);
       if (mark_over(key, now)) ++out.exceeded;
       if (now - over_[key].since < rule.for_duration)
         v.kind = VerdictKind::kPending;
@@ -166,7 +170,9 @@ void RuleJudge::judge_groups(const RuleSpec& rule, std::vector<Candidate>& cands
       sum += c->bytes;
       if (c->limit && (limit == 0 || c->limit < limit)) limit = c->limit;
     }
-    auto verdict_all = [&](VerdictKind k) {
+    // An init-capture: clang 14 cannot capture a structured binding itself
+    // (C++20's P1091, in clang from 16 on).
+    auto verdict_all = [&, &members = members](VerdictKind k) {
       for (const Candidate* c : members) out.verdicts.push_back({c->id, k, c->bytes, limit});
     };
     if (limit == 0) {
