@@ -16,7 +16,7 @@ endif
 # zero. A plain cmake does not (see MEMORYGUARD_WERROR in CMakeLists.txt).
 CMAKE_FLAGS := $(CMAKE_LAUNCHER) -DMEMORYGUARD_WERROR=ON
 
-.PHONY: all build run test soak fuzz bench bench-quick unit integration asan tsan format clean
+.PHONY: all build run test soak fuzz bench bench-quick unit integration asan tsan variants deb format clean
 
 all: build
 
@@ -51,6 +51,14 @@ tsan:
 	cmake --build build-tsan -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --test-dir build-tsan --output-on-failure -j$(JOBS) -LE soak
 
+# The other compilers and flag sets, each with its unit tests; CI runs them.
+variants:
+	tests/build/variants.sh
+
+# The Debian package built, linted, installed, checked and purged (as root).
+deb:
+	tests/deploy/deb_test.sh
+
 FUZZ_SECONDS ?= 10
 # libFuzzer comes with clang, so the fuzz targets have their own build tree:
 # replay the corpus (every past crash stays fixed), then fuzz each target.
@@ -71,4 +79,4 @@ format:
 	clang-format -i $$(git ls-files 'agent/*.cpp' 'agent/*.h' 'tests/*.cpp' 'tests/*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-variants build-deb
