@@ -44,8 +44,11 @@ export MEMORYGUARD_REVISION
 MEMORYGUARD_REVISION=$(git -C "$repo" rev-parse --short=12 HEAD)
 # ccache, where installed, as in the Makefile (CMake reads the launcher from
 # the environment): the package build path is fixed, so hits carry over.
+# debhelper points HOME at a scratch folder, so the cache is named outright.
 if command -v ccache >/dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR=$work/src CCACHE_NOHASHDIR=1
+  CCACHE_DIR=$(ccache -k cache_dir)
+  export CCACHE_DIR
 fi
 if ! (cd "$work/src" && DEB_BUILD_OPTIONS="werror parallel=2" dpkg-buildpackage -us -uc -b) \
     >"$work/build.log" 2>&1; then
@@ -71,7 +74,7 @@ step "apt-get install $(basename "$deb")"
 # and its scripts add must all be gone after the purge.
 snapshot() {
   find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
-    -o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
+    -o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/containers \
     -o -path /var/lib/dpkg -o -path /root -o -path /home -o -path /work \) -prune -o -print |
     sort
 }
@@ -89,7 +92,7 @@ memoryguard --version | tee "$work/version.txt"
 grep -q "version ${version%%-*} (revision: $MEMORYGUARD_REVISION)" "$work/version.txt" ||
   fail "--version does not say ${version%%-*} and revision $MEMORYGUARD_REVISION"
 memoryguard --check-config >"$work/check.txt" || { cat "$work/check.txt"; fail "--check-config of the shipped config"; }
-grep -q "^Config OK: /etc/memoryguard/memoryguard.yaml" "$work/check.txt" || fail "--check-config did not read /etc/memoryguard/memoryguard.yaml"
+grep -q "^config OK: /etc/memoryguard/memoryguard.yaml" "$work/check.txt" || fail "--check-config did not read /etc/memoryguard/memoryguard.yaml"
 grep -q "dry_run true" "$work/check.txt" || fail "the shipped config is not dry-run, yet the service starts on install"
 out=$(systemd-analyze verify /lib/systemd/system/memoryguard.service 2>&1) ||
   { echo "$out"; fail "systemd-analyze verify"; }
