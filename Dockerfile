@@ -36,7 +36,7 @@ ARG MEMORYGUARD_REVISION=unknown
 # build on this machine.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-      -DBUILD_TESTING=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+      -DBUILD_TESTING=OFF -DMEMORYGUARD_INSTALL_DATA=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
       -DMEMORYGUARD_REVISION="${MEMORYGUARD_REVISION}" \
  && cmake --build /build -j"$(nproc)" \
  && { ccache --show-stats | grep -E 'Hits|Misses' || true; } \

@@ -10,15 +10,20 @@
 #   install-deps.sh --bench  also the benchmark's peers and tools (make bench)
 #   install-deps.sh --podman what tests/deploy/container_test.sh drives: podman
 #                            and debootstrap, to build and run the Dockerfile
+#   install-deps.sh --deb    also what builds and checks the Debian package
+#                            (dpkg-buildpackage -b, tests/deploy/deb_test.sh)
 set -eu
 cd "$(dirname "$0")/.."
 
 packages="build-essential cmake make pkg-config git curl ccache
   prometheus-cpp-dev libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev"
+  libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev python3"
 case "${1:-}" in
+  # groff-base, man-db and bash-completion: the man page and completion tests.
   --test) packages="$packages prometheus util-linux procps systemd yq wrk nodejs npm clang
-    libclang-rt-14-dev python3-yaml docker-compose" ;;
+    libclang-rt-14-dev python3-yaml docker-compose groff-base man-db bash-completion" ;;
+  # The package's Build-Depends are the base list above (debian/control).
+  --deb) packages="$packages debhelper dpkg-dev lintian systemd man-db" ;;
   # The peers and tools of tests/bench (make bench).
   --bench) packages="$packages util-linux procps python3 strace gnuplot-nox prometheus-process-exporter" ;;
   # catatonit (the pod's init) and netavark are only Recommends of podman.

@@ -170,8 +170,12 @@ void RuleJudge::judge_processes(const RuleSpec& rule, std::vector<Candidate>& ca
     } else if (c.bytes > c.limit) {
       // Only a process over its limit costs a key and a text: a steady
       // check of thousands under theirs allocates nothing here.
-      const std::string key =
-          "p" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
+      // Not `"p" + std::to_string(...)`: GCC 12 at -O3 reports a bogus
+      // -Wrestrict (GCC PR 105329) on a literal prepended to a temporary.
+      std::string key = "p";
+      key += std::to_string(c.id.pid);
+      key += ':';
+      key += std::to_string(c.id.start_time);
       const ConditionState limit = limit_condition(rule.measure, c.bytes, c.limit, false);
       note(key, limit, out);
       if (!host_holds) {
@@ -229,7 +233,9 @@ void RuleJudge::judge_units(const RuleSpec& rule, std::vector<Candidate>& cands,
     const UnitConditions& own = found == conditions.cgroups.end() ? kNone : found->second;
     // The limit a verdict shows: the sums' or the working set's.
     const std::uint64_t shown = sums ? limit : own.limit;
-    auto verdict_all = [&](VerdictKind k) {
+    // An init-capture: clang 14 cannot capture a structured binding itself
+    // (C++20's P1091, in clang from 16 on).
+    auto verdict_all = [&, &members = members](VerdictKind k) {
       for (const Candidate* c : members) out.verdicts.push_back({c->id, k, c->bytes, shown});
     };
     // Every condition the rule gives, for this unit.

@@ -366,8 +366,11 @@ Expected<std::vector<pid_t>> CgroupFs::procs_recursive(const CgroupRef& ref) con
            dir, std::filesystem::directory_options::skip_permission_denied, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+    // Appended piece by piece: GCC 12 at -O3 reports a bogus -Wrestrict
+    // (GCC PR 105329) on `"/" + std::string&&`, which inserts into the temporary.
     std::string child = ref.path == "/" ? "" : ref.path;
-    child += "/" + std::filesystem::relative(it->path(), dir, ec).string();
+    child += '/';
+    child += std::filesystem::relative(it->path(), dir, ec).string();
     auto pids = procs({ref.v2, child});
     // A child cgroup removed while we walk is no member anymore.
     if (pids) all.insert(all.end(), pids->begin(), pids->end());
