@@ -20,6 +20,7 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
       sampler_(proc_, clock_, std::chrono::seconds(15)),
       guard_(options_.procfs, cgroups_),
       limits_(cgroups_) {
+  if (options_.tree) tree_.emplace(*options_.tree);
   ActuatorHooks hooks;
   hooks.on_signal = [this](const std::string& rule, int signal) {
     metrics_.signal_sent(rule, signal_name(signal), clock_.unix_seconds());
@@ -41,7 +42,10 @@ CheckLoop::~CheckLoop() = default;
 
 std::vector<ConfigError> CheckLoop::host_errors(const Config& config) {
   auto errors = validate_against_host(config, cgroups_);
-  if (errors.empty()) errors = percent_limit_errors(config, proc_, table_, cgroups_, clock_.now());
+  if (errors.empty()) {
+    errors = percent_limit_errors(config, proc_, table_, cgroups_, clock_.now(),
+                                  tree_ ? &*tree_ : nullptr);
+  }
   return errors;
 }
 
@@ -282,13 +286,17 @@ CheckReport CheckLoop::check(bool collect_rows) {
   const Duration attribute_ttl = std::max<Duration>(config_->interval, std::chrono::seconds(10));
   table_.scan(now, needs_, attribute_ttl, errors);
   pid_files_.refresh(proc_, *config_);
+  if (tree_) tree_->refresh(table_);
   sampler_.prune(table_);
   report.processes_seen = table_.processes().size();
 
   // match
   const std::uint64_t check_number = ++checks_;
   between_.schedule().clear();
-  for (auto& rs : rules_) rs->matcher.select(table_, pid_files_, rs->members);
+  for (auto& rs : rules_) {
+    rs->matcher.select(table_, pid_files_, rs->members);
+    if (tree_) tree_->apply(rs->members);
+  }
 
   // measure
   plan_.begin(check_number, rules_);
