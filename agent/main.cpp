@@ -5,6 +5,8 @@
 
 #include "cli/agent_command.h"
 #include "cli/flags.h"
+#include "cli/pid_command.h"
+#include "cli/run_command.h"
 #include "util/log.h"
 
 int main(int argc, char** argv) {
@@ -16,5 +18,13 @@ int main(int argc, char** argv) {
   if (parsed.exit_code) return *parsed.exit_code;
   const mg::Flags& flags = parsed.flags;
   mg::log::setup(flags.log_level, flags.log_format);
+  switch (flags.mode) {
+    case mg::Mode::kRun:
+      return mg::run_command(flags);
+    case mg::Mode::kPid:
+      return mg::pid_command(flags);
+    case mg::Mode::kAgent:
+      break;
+  }
   return mg::run_agent(flags);
 }

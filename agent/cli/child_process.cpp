@@ -1,0 +1,129 @@
+#include "cli/child_process.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "act/pidfd.h"
+#include "config/units.h"
+#include "procfs/proc_fs.h"
+
+extern char** environ;
+
+namespace mg {
+
+void ignore_for_self(std::initializer_list<int> signals, ChildStartState& state) {
+  for (int s : signals) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    struct sigaction before {};
+    if (::sigaction(s, &ignore, &before) == 0 && before.sa_handler == SIG_DFL)
+      sigaddset(&state.to_default, s);
+  }
+}
+
+std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return fds;
+  const int own = ::dirfd(dir);
+  while (const dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && fd != own) fds.insert(static_cast<int>(fd));
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+namespace {
+
+// Not every library marks its descriptors close-on-exec (Asio's sockets are
+// not): CMD must not hold the metrics port, or a scrape's connection, open
+// after memoryguard has gone.
+void close_own_fds_on_exec(const std::set<int>& inherited) {
+  for (int fd : open_fds()) {
+    if (inherited.contains(fd)) continue;
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
+void explain_failure(const std::string& cmd, int err, SpawnedChild& out) {
+  const bool path = cmd.find('/') != std::string::npos;
+  out.exit_code = 126;
+  switch (err) {
+    case ENOENT:
+      if (path && ::access(cmd.c_str(), F_OK) == 0) {
+        out.error = cmd + ": cannot execute: its interpreter (#!) was not found";
+      } else {
+        out.exit_code = 127;
+        out.error = cmd + (path ? ": no such file" : ": command not found (not in PATH)");
+      }
+      break;
+    case EACCES:
+      out.error = cmd + ": permission denied (not an executable file)";
+      break;
+    case ENOEXEC:
+      out.error = cmd + ": cannot execute: not a binary or a script with #!";
+      break;
+    default:
+      out.error = cmd + ": cannot execute: " + ::strerror(err);
+  }
+}
+
+}  // namespace
+
+SpawnedChild spawn_child(const std::vector<std::string>& argv, const ChildStartState& state) {
+  SpawnedChild out;
+  close_own_fds_on_exec(state.inherited_fds);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_setsigmask(&attr, &state.mask);
+  posix_spawnattr_setsigdefault(&attr, &state.to_default);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  const int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) {
+    explain_failure(argv[0], err, out);
+    return out;
+  }
+  out.pid = pid;
+  // Unreaped, the pid is ours: neither open nor read can reach another process.
+  out.pidfd = pidfd::open(pid);
+  ProcFs proc("/proc");
+  auto stat = proc.read_stat(pid);
+  out.id = {pid, stat ? stat->start_time : 0};
+  return out;
+}
+
+int exit_code_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+std::string describe_wait_status(int wait_status) {
+  if (WIFEXITED(wait_status)) return "exited with " + std::to_string(WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status))
+    return "killed by " + signal_name(WTERMSIG(wait_status)) +
+           (WCOREDUMP(wait_status) ? " (core dumped)" : "");
+  return "status " + std::to_string(wait_status);
+}
+
+}  // namespace mg
