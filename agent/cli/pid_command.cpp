@@ -17,6 +17,7 @@
 #include "config/units.h"
 #include "procfs/proc_fs.h"
 #include "util/log.h"
+#include "util/scoped_fd.h"
 
 namespace mg {
 namespace {
@@ -25,20 +26,6 @@ int refuse(const std::string& flag, const std::string& why) {
   std::cerr << "memoryguard: " << flag << ": " << why << "\n";
   return kExitUsage;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -55,7 +42,7 @@ int pid_command(const Flags& flags) {
       return refuse(flag, "holds no pid (missing, unreadable or not a number)");
     pid = *read;
   }
-  Fd pidfd(pidfd::open(pid));
+  ScopedFd pidfd(pidfd::open(pid));
   if (pidfd.get() < 0) {
     return refuse(flag, errno == ESRCH
                             ? "no process with pid " + std::to_string(pid)

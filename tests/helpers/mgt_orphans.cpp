@@ -19,12 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include "helper_util.h"
+
 namespace {
 
-void sleep_ms(long ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, nullptr);
-}
+using mgt::helper::sleep_ms;
 
 long now_ms() {
   timespec ts{};
@@ -44,17 +43,9 @@ bool is_zombie(pid_t pid) {
 
 int main(int argc, char** argv) {
   long count = 100, deadline_ms = 20000;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg.starts_with("--count=")) {
-      count = std::atol(argv[i] + 8);
-    } else if (arg.starts_with("--deadline-ms=")) {
-      deadline_ms = std::atol(argv[i] + 14);
-    } else if (!arg.starts_with("--marker=")) {
-      std::fprintf(stderr, "mgt_orphans: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
+  using mgt::helper::number;
+  mgt::helper::read_args(argc, argv, "mgt_orphans",
+                         {{"--count=", number(count)}, {"--deadline-ms=", number(deadline_ms)}});
   const pid_t adopter = getppid();
   int reports[2];
   if (pipe(reports) != 0) return 3;

@@ -13,40 +13,25 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "helper_util.h"
 
 namespace {
 
-constexpr std::size_t kMiB = 1024 * 1024;
+using mgt::helper::sleep_ms;
+using mgt::helper::touch_mib;
+
 volatile sig_atomic_t g_term = 0;
 
 void on_term(int) {
   g_term = 1;
-}
-
-void touch_mib(long mib) {
-  if (mib <= 0) return;
-  const std::size_t size = static_cast<std::size_t>(mib) * kMiB;
-  void* area = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (area == MAP_FAILED) _exit(3);
-  madvise(area, size, MADV_NOHUGEPAGE);
-  std::memset(area, 0x5a, size);
-}
-
-void sleep_ms(long ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, nullptr);
 }
 
 void event(int fd, const std::string& line) {
@@ -60,41 +45,18 @@ int main(int argc, char** argv) {
   long workers = 4, worker_mib = 10, leak_worker = -1, leakers = 1, grow_mib = 5, every_ms = 100,
        max_mib = 400;
   std::string events_path = "/dev/null";
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&](std::string_view key) -> const char* {
-      return arg.starts_with(key) ? argv[i] + key.size() : nullptr;
-    };
-    if (auto v = value("--workers=")) {
-      workers = std::atol(v);
-    } else if (auto v = value("--worker-mib=")) {
-      worker_mib = std::atol(v);
-    } else if (auto v = value("--leak-worker=")) {
-      leak_worker = std::atol(v);
-    } else if (auto v = value("--leakers=")) {
-      leakers = std::atol(v);
-    } else if (auto v = value("--grow-mib=")) {
-      grow_mib = std::atol(v);
-    } else if (auto v = value("--every-ms=")) {
-      every_ms = std::atol(v);
-    } else if (auto v = value("--max-mib=")) {
-      max_mib = std::atol(v);
-    } else if (auto v = value("--events=")) {
-      events_path = v;
-    } else if (!value("--marker=")) {
-      std::fprintf(stderr, "mgt_prefork: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
-  const int events = open(events_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (events < 0) {
-    std::perror("mgt_prefork: open --events");
-    return 3;
-  }
-  struct sigaction sa {};
-  sa.sa_handler = on_term;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
+  using mgt::helper::number;
+  mgt::helper::read_args(argc, argv, "mgt_prefork",
+                         {{"--workers=", number(workers)},
+                          {"--worker-mib=", number(worker_mib)},
+                          {"--leak-worker=", number(leak_worker)},
+                          {"--leakers=", number(leakers)},
+                          {"--grow-mib=", number(grow_mib)},
+                          {"--every-ms=", number(every_ms)},
+                          {"--max-mib=", number(max_mib)},
+                          {"--events=", mgt::helper::text(events_path)}});
+  const int events = mgt::helper::open_log(events_path, "mgt_prefork");
+  mgt::helper::on_signals(on_term, {SIGTERM});
   event(events, "parent " + std::to_string(getpid()));
 
   // Each worker says it has touched its memory on this pipe.

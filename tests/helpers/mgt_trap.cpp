@@ -6,15 +6,15 @@
 // --marker only puts the test's token in argv.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <string_view>
+#include <string>
+
+#include "helper_util.h"
 
 namespace {
 
@@ -41,46 +41,19 @@ void on_signal(int sig) {
 int main(int argc, char** argv) {
   long mib = 1, exit_after_ms = -1;
   int exit_code = 0, term_exit_code = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&](std::string_view key) -> const char* {
-      return arg.starts_with(key) ? argv[i] + key.size() : nullptr;
-    };
-    if (auto v = value("--mib=")) {
-      mib = std::atol(v);
-    } else if (auto v = value("--exit-after-ms=")) {
-      exit_after_ms = std::atol(v);
-    } else if (auto v = value("--exit-code=")) {
-      exit_code = std::atoi(v);
-    } else if (auto v = value("--term-exit-code=")) {
-      term_exit_code = std::atoi(v);
-    } else if (auto v = value("--signal-log=")) {
-      g_log = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (g_log < 0) {
-        std::perror("mgt_trap: open --signal-log");
-        return 3;
-      }
-    } else if (!value("--marker=")) {
-      std::fprintf(stderr, "mgt_trap: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
-    sigaction(sig, &sa, nullptr);
+  std::string signal_log;
+  using mgt::helper::number;
+  mgt::helper::read_args(argc, argv, "mgt_trap",
+                         {{"--mib=", number(mib)},
+                          {"--exit-after-ms=", number(exit_after_ms)},
+                          {"--exit-code=", number(exit_code)},
+                          {"--term-exit-code=", number(term_exit_code)},
+                          {"--signal-log=", mgt::helper::text(signal_log)}});
+  if (!signal_log.empty()) g_log = mgt::helper::open_log(signal_log, "mgt_trap");
+  mgt::helper::on_signals(on_signal,
+                          {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH});
 
-  const std::size_t size = static_cast<std::size_t>(mib) * 1024 * 1024;
-  if (size > 0) {
-    void* area = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED) {
-      std::perror("mgt_trap: mmap");
-      return 3;
-    }
-    madvise(area, size, MADV_NOHUGEPAGE);
-    std::memset(area, 0x5a, size);
-  }
+  mgt::helper::touch_mib(mib);
   if (g_log >= 0) (void)!write(g_log, "ready\n", 6);
   std::fputs("ready\n", stdout);
   std::fflush(stdout);
@@ -96,7 +69,6 @@ int main(int argc, char** argv) {
     const long elapsed_ms =
         (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
     if (exit_after_ms >= 0 && elapsed_ms >= exit_after_ms) return exit_code;
-    timespec nap{0, 10 * 1000000L};
-    nanosleep(&nap, nullptr);
+    mgt::helper::sleep_ms(10);
   }
 }
