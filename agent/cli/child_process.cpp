@@ -43,6 +43,24 @@ std::set<int> open_fds() {
   return fds;
 }
 
+ChildStartState child_start_state() {
+  ChildStartState state;
+  sigemptyset(&state.mask);
+  sigemptyset(&state.to_default);
+  // glibc's posix_spawn leaves its own internal signals (the kernel's first
+  // real-time ones, below glibc's SIGRTMIN) ignored in the child unless they
+  // are in the set to default, and an ignored signal stays ignored across
+  // exec: CMD would start unlike a child of a shell. sigaddset refuses them,
+  // so their bits are set by hand; posix_spawn reads the set as it is.
+  constexpr int kBits = 8 * sizeof(state.to_default.__val[0]);
+  for (int s = __SIGRTMIN; s < SIGRTMIN; ++s)
+    state.to_default.__val[(s - 1) / kBits] |= 1UL << ((s - 1) % kBits);
+  state.inherited_fds = open_fds();
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) state.nofile = lim;
+  return state;
+}
+
 namespace {
 
 // Not every library marks its descriptors close-on-exec (Asio's sockets are
@@ -95,8 +113,17 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const ChildStartS
   posix_spawnattr_setsigmask(&attr, &state.mask);
   posix_spawnattr_setsigdefault(&attr, &state.to_default);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // posix_spawn has no rlimit action: the child inherits the limit it has
+  // at the clone, so lower ours for that moment (CMD execs before
+  // posix_spawn returns). Only an open past the old limit could fail in the
+  // meantime, and memoryguard holds that many only when its tree is that big.
+  rlimit raised{};
+  const bool lower = state.nofile && ::getrlimit(RLIMIT_NOFILE, &raised) == 0 &&
+                     raised.rlim_cur != state.nofile->rlim_cur &&
+                     ::setrlimit(RLIMIT_NOFILE, &*state.nofile) == 0;
   pid_t pid = -1;
   const int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  if (lower) ::setrlimit(RLIMIT_NOFILE, &raised);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (err != 0) {

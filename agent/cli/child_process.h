@@ -4,9 +4,11 @@
 // dispositions memoryguard itself was started with, and the file
 // descriptors memoryguard was given, none of its own.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +22,10 @@ struct ChildStartState {
   sigset_t mask{};        // the signal mask memoryguard was started with
   sigset_t to_default{};  // signals memoryguard ignores that were at their default
   std::set<int> inherited_fds;
+  // The engine raises its own soft limit on descriptors to the hard one; a
+  // program that select()s must not get that, as Go restores it for its
+  // children too.
+  std::optional<rlimit> nofile;
 };
 
 // Ignores `signals` in this process and notes which the child must get back
@@ -27,6 +33,9 @@ struct ChildStartState {
 void ignore_for_self(std::initializer_list<int> signals, ChildStartState& state);
 // The descriptors open now: the ones given to memoryguard, which CMD gets too.
 std::set<int> open_fds();
+// What CMD is to get back of the process as it is now, before memoryguard
+// changes it: the descriptors and the limit on them.
+ChildStartState child_start_state();
 
 struct SpawnedChild {
   pid_t pid = -1;

@@ -39,9 +39,7 @@ std::optional<int> refuse_percent_without_cgroup_limit(const Flags& flags) {
 }  // namespace
 
 int run_command(const Flags& flags) {
-  ChildStartState child_state;
-  sigemptyset(&child_state.to_default);
-  child_state.inherited_fds = open_fds();
+  ChildStartState child_state = child_start_state();
   std::vector<int> waited = forwarded_signals();
   waited.push_back(SIGCHLD);
   SignalEvents events(waited);  // before any thread exists

@@ -5,6 +5,7 @@
 // the test's token, and TearDown ends whatever of it is left.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +134,29 @@ TEST_F(RunTest, CmdFlagsAfterTheDashesAreNeverMemoryguards) {
                           "--config.file=/nonexistent", "--help", marker()});
   ASSERT_TRUE(r.exit) << r.err;
   EXPECT_EQ(r.exit_code(), 5) << r.out << r.err;
+}
+
+// memoryguard blocks the signals it waits for, ignores SIGPIPE and raises its
+// limit on descriptors; CMD gets none of that.
+TEST_F(RunTest, CmdStartsWithTheSignalsAndLimitsMemoryguardWasGiven) {
+  const RunResult r =
+      mg({"run", "--limit=1Gi", "--", "/bin/cat", "/proc/self/status", "/proc/self/limits"});
+  ASSERT_EQ(r.exit_code(), 0) << r.err;
+  auto line = [](const std::string& text, const std::string& key) {
+    const std::size_t at = text.find(key);
+    return at == std::string::npos ? std::string("(none)")
+                                   : text.substr(at, text.find('\n', at) - at);
+  };
+  const std::string mine = read_file("/proc/self/status");
+  EXPECT_EQ(line(r.out, "SigBlk:"), "SigBlk:\t0000000000000000");  // spawn() gives an empty mask
+  EXPECT_EQ(line(r.out, "SigIgn:"), line(mine, "SigIgn:"));
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  std::istringstream limits(line(r.out, "Max open files"));
+  std::string max, open, files;
+  unsigned long long soft = 0;
+  limits >> max >> open >> files >> soft;
+  EXPECT_EQ(soft, nofile.rlim_cur) << line(r.out, "Max open files");
 }
 
 TEST_F(RunTest, SignalsToRunReachTheChildWhichExitsOnSigterm) {
