@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 
 #include "act/pidfd.h"
 #include "config/units.h"
@@ -43,6 +45,19 @@ std::set<int> open_fds() {
   return fds;
 }
 
+namespace {
+
+// The signals this process ignores, from /proc/self/status (bit N-1: signal N).
+std::uint64_t ignored_at_start() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("SigIgn:", 0) == 0) return std::strtoull(line.c_str() + 7, nullptr, 16);
+  }
+  return 0;
+}
+
+}  // namespace
+
 ChildStartState child_start_state() {
   ChildStartState state;
   sigemptyset(&state.mask);
@@ -50,11 +65,16 @@ ChildStartState child_start_state() {
   // glibc's posix_spawn leaves its own internal signals (the kernel's first
   // real-time ones, below glibc's SIGRTMIN) ignored in the child unless they
   // are in the set to default, and an ignored signal stays ignored across
-  // exec: CMD would start unlike a child of a shell. sigaddset refuses them,
-  // so their bits are set by hand; posix_spawn reads the set as it is.
+  // exec. So each goes back to its default unless memoryguard itself was
+  // started with it ignored. sigaction will not tell of them, nor sigaddset
+  // take them: the kernel's SigIgn tells, and their bits are set by hand
+  // (posix_spawn reads the set as it is).
+  const std::uint64_t ignored = ignored_at_start();
   constexpr int kBits = 8 * sizeof(state.to_default.__val[0]);
-  for (int s = __SIGRTMIN; s < SIGRTMIN; ++s)
-    state.to_default.__val[(s - 1) / kBits] |= 1UL << ((s - 1) % kBits);
+  for (int s = __SIGRTMIN; s < SIGRTMIN; ++s) {
+    if (!(ignored & (1ULL << (s - 1))))
+      state.to_default.__val[(s - 1) / kBits] |= 1UL << ((s - 1) % kBits);
+  }
   state.inherited_fds = open_fds();
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) state.nofile = lim;
