@@ -4,23 +4,10 @@
 #include <unistd.h>
 
 #include "act/pidfd.h"
+#include "util/scoped_fd.h"
 
 namespace mg {
 namespace {
-
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // A pidfd turns readable once the whole thread group has exited, reaped or
 // not; /proc/PID/stat says 'Z' already when only the leader thread has.

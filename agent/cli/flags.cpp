@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string_view>
 
 #include "util/version.h"
 
@@ -14,14 +15,26 @@ std::string version_string() {
 ParsedFlags parse_flags(int argc, char** argv) {
   ParsedFlags out;
   Flags& f = out.flags;
+  // What follows `--` is CMD's, and must never be read as ours (its own
+  // --help, --config.file...): the parser sees only what comes before.
+  int ours = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      ours = i;
+      break;
+    }
+  }
   CLI::App app{
       "memoryguard: kills processes that grow past their memory limit, and exports "
       "what it sees to Prometheus."};
   app.set_version_flag("--version", version_string());
   std::string level = "info", format = "logfmt";
-  app.add_option("--config.file", f.config_file, "Rules file (YAML)")->capture_default_str();
-  app.add_option("--web.listen-address", f.listen_address, "Address for /metrics")
-      ->capture_default_str();
+  CLI::Option* config_file =
+      app.add_option("--config.file", f.config_file, "Rules file (YAML)")->capture_default_str();
+  CLI::Option* listen_address =
+      app.add_option("--web.listen-address", f.listen_address,
+                     "Address for /metrics (run and --pid: off unless given)")
+          ->capture_default_str();
   app.add_option("--web.telemetry-path", f.telemetry_path, "Path of the metrics")
       ->capture_default_str();
   app.add_option("--web.config.file", f.web_config_file,
@@ -39,14 +52,34 @@ ParsedFlags parse_flags(int argc, char** argv) {
                "One check: print each watched process with its verdict, act on nothing, exit");
   // A mistyped path must stop the start, not give an agent that quietly
   // watches nothing (a dry-run one would not even notice it is blind).
-  app.add_option("--procfs", f.procfs, "Where /proc is (e.g. /host/proc)")
-      ->check(CLI::ExistingDirectory)
-      ->capture_default_str();
+  CLI::Option* procfs = app.add_option("--procfs", f.procfs, "Where /proc is (e.g. /host/proc)")
+                            ->check(CLI::ExistingDirectory)
+                            ->capture_default_str();
   app.add_option("--cgroupfs", f.cgroupfs, "Where the cgroup filesystem is")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
+  GuardFlagParser guard;
+  guard.add_to(app);
+  // The other flags fall through to the top level, so `run --limit=1Gi
+  // --log.level=debug -- CMD` and `--log.level=debug run ...` mean the same.
+  CLI::App* run = app.add_subcommand(
+      "run", "Start CMD as a child and guard it: memoryguard run [flags] -- CMD [ARGS...]");
+  run->fallthrough();
+  run->footer(
+      "Every flag of memoryguard --help that applies is taken here too: --limit, "
+      "--tree, --config.file, --web.listen-address, --log.level, --dry-run, ...");
+  auto usage_error = [&out](const std::string& message) {
+    std::cerr << "memoryguard: " << message << "\n(see --help)\n";
+    out.exit_code = 2;
+    return out;
+  };
+  constexpr const char* kRunUsage = "memoryguard run [flags] -- CMD [ARGS...]";
   try {
-    app.parse(argc, argv);
+    app.parse(ours, argv);
+  } catch (const CLI::ExtrasError& e) {
+    if (run->parsed())
+      return usage_error(std::string("run: the command goes after --: ") + kRunUsage);
+    return usage_error(e.what());
   } catch (const CLI::CallForHelp& e) {
     out.exit_code = app.exit(e);
     return out;
@@ -57,6 +90,34 @@ ParsedFlags parse_flags(int argc, char** argv) {
     std::cerr << "memoryguard: " << e.what() << "\n(see --help)\n";
     out.exit_code = 2;
     return out;
+  }
+  const bool dashdash = ours < argc;
+  if (run->parsed()) {
+    if (!dashdash) return usage_error(std::string("run: the command goes after --: ") + kRunUsage);
+    f.command.assign(argv + ours + 1, argv + argc);
+    if (f.command.empty())
+      return usage_error(std::string("run: no command after --: ") + kRunUsage);
+    f.mode = Mode::kRun;
+  } else if (dashdash) {
+    return usage_error(std::string("--: only run takes a command: ") + kRunUsage);
+  } else if (guard.pid_given()) {
+    f.mode = Mode::kPid;
+  } else if (const std::string flag = guard.first_given(); !flag.empty()) {
+    return usage_error(flag + ": only with run or --pid/--pid-file");
+  }
+  f.config_file_given = config_file->count() > 0;
+  f.listen_address_given = listen_address->count() > 0;
+  if (f.mode != Mode::kAgent) {
+    if (f.check_config || f.once)
+      return usage_error("--check-config, --once: not with run or --pid");
+    // CMD is the agent's own child: its /proc is the agent's.
+    if (f.mode == Mode::kRun && procfs->count() > 0)
+      return usage_error("--procfs: run watches its own child through /proc");
+    if (f.enable_lifecycle && !f.config_file_given)
+      return usage_error("--web.enable-lifecycle: POST /-/reload reloads --config.file; give one");
+    if (auto error = guard.finish(f.mode == Mode::kRun, f.config_file_given, f.guard);
+        !error.empty())
+      return usage_error(error);
   }
   if (f.telemetry_path.empty() || f.telemetry_path[0] != '/') {
     std::cerr << "memoryguard: --web.telemetry-path: must start with /\n";

@@ -23,6 +23,7 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
       cgroup_signals_(cgroups_),
       host_signals_(proc_),
       oom_kills_(cgroups_) {
+  if (options_.tree) tree_.emplace(*options_.tree);
   ActuatorHooks hooks;
   hooks.on_signal = [this](const ActionRequest& r, int signal) {
     metrics_.signal_sent(r.rule, signal_name(signal), clock_.unix_seconds());
@@ -45,7 +46,10 @@ CheckLoop::~CheckLoop() = default;
 
 std::vector<ConfigError> CheckLoop::host_errors(const Config& config) {
   auto errors = validate_against_host(config, proc_, cgroups_);
-  if (errors.empty()) errors = percent_limit_errors(config, proc_, table_, cgroups_, clock_.now());
+  if (errors.empty()) {
+    errors = percent_limit_errors(config, proc_, table_, cgroups_, clock_.now(),
+                                  tree_ ? &*tree_ : nullptr);
+  }
   return errors;
 }
 
@@ -295,6 +299,7 @@ std::vector<ConditionRow> CheckLoop::conditions_now() {
   std::vector<ConditionRow> rows;
   for (auto& rs : rules_) {
     rs->matcher.select(table_, pid_files_, rs->members);
+    if (tree_) tree_->apply(rs->members);
     add_condition_rows(*rs, ctx, rows);
   }
   return rows;
@@ -334,13 +339,17 @@ CheckReport CheckLoop::check(bool collect_rows) {
   const Duration attribute_ttl = std::max<Duration>(config_->interval, std::chrono::seconds(10));
   table_.scan(now, needs_, attribute_ttl, errors);
   pid_files_.refresh(proc_, *config_);
+  if (tree_) tree_->refresh(table_);
   sampler_.prune(table_);
   report.processes_seen = table_.processes().size();
 
   // match
   const std::uint64_t check_number = ++checks_;
   between_.schedule().clear();
-  for (auto& rs : rules_) rs->matcher.select(table_, pid_files_, rs->members);
+  for (auto& rs : rules_) {
+    rs->matcher.select(table_, pid_files_, rs->members);
+    if (tree_) tree_->apply(rs->members);
+  }
   // The cgroups of each watched process, where no rule read them already:
   // for its labels (whose process it is) and to watch the kernel's OOM
   // kills in its cgroup.

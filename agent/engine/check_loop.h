@@ -32,6 +32,7 @@
 #include "export/http_server.h"
 #include "export/metrics.h"
 #include "match/matcher.h"
+#include "match/tree_filter.h"
 #include "measure/memory_sampler.h"
 #include "measure/oom_kills.h"
 #include "procfs/cgroup_fs.h"
@@ -46,6 +47,8 @@ struct CheckLoopOptions {
   std::string cgroupfs = "/sys/fs/cgroup";
   bool force_dry_run = false;  // --dry-run
   bool once = false;           // --once: measure everything exactly, act on nothing
+  // `run` and `--pid`: every rule acts only within this process tree.
+  std::optional<TreeRoot> tree = std::nullopt;
 };
 
 class CheckLoop {
@@ -101,6 +104,7 @@ class CheckLoop {
   MemorySampler sampler_;
   SafetyGuard guard_;
   PidFiles pid_files_;
+  std::optional<TreeFilter> tree_;
   std::unique_ptr<Actuator> actuator_;
 
   std::shared_ptr<const Config> config_;

@@ -72,7 +72,7 @@ std::vector<ConfigError> validate_against_host(const Config& config, ProcFs& pro
 
 std::vector<ConfigError> percent_limit_errors(const Config& config, ProcFs& proc,
                                               ProcessTable& table, const CgroupFs& cgroups,
-                                              TimePoint now) {
+                                              TimePoint now, TreeFilter* tree) {
   std::vector<ConfigError> errors;
   if (std::none_of(config.rules.begin(), config.rules.end(),
                    [](const RuleSpec& r) { return r.limit.is_percent(); }))
@@ -81,6 +81,7 @@ std::vector<ConfigError> percent_limit_errors(const Config& config, ProcFs& proc
   table.scan(now, needs_of(config), Duration{0}, ignored);
   PidFiles pid_files;
   pid_files.refresh(proc, config);
+  if (tree) tree->refresh(table);
   std::vector<pid_t> members;
   for (std::size_t i = 0; i < config.rules.size(); ++i) {
     const RuleSpec& rule = config.rules[i];
@@ -88,6 +89,7 @@ std::vector<ConfigError> percent_limit_errors(const Config& config, ProcFs& proc
     RuleMatcher matcher(rule);
     matcher.rebind(rule);
     matcher.select(table, pid_files, members);
+    if (tree) tree->apply(members);
     for (pid_t pid : members) {
       const Process& p = *table.find(pid);
       if (p.attrs.cgroups && cgroups.memory_limit(p.attrs.cgroups->memberships)) continue;

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "config/config_loader.h"
 #include "discover/process_table.h"
+#include "match/tree_filter.h"
 #include "procfs/cgroup_fs.h"
 #include "procfs/proc_fs.h"
 #include "util/clock.h"
@@ -20,9 +21,9 @@ std::vector<ConfigError> validate_against_host(const Config& config, ProcFs& pro
                                                const CgroupFs& cgroups);
 
 // Scans `table` (the engine's own, which this warms up) for the processes
-// each `%` rule matches now.
+// each `%` rule matches now; with `tree`, only those within it.
 std::vector<ConfigError> percent_limit_errors(const Config& config, ProcFs& proc,
                                               ProcessTable& table, const CgroupFs& cgroups,
-                                              TimePoint now);
+                                              TimePoint now, TreeFilter* tree = nullptr);
 
 }  // namespace mg

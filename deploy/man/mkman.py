@@ -34,7 +34,11 @@ PAGES = {
         # The first fenced block of the first README section is the synopsis.
         "synopsis_from_first_block": True,
         "description": "intro",
-        "sections": [("Command line", "OPTIONS"), ("How it behaves", "BEHAVIOUR")],
+        "sections": [
+            ("Command line", "OPTIONS"),
+            ("Guarding one program: `run` and `--pid`", "GUARDING ONE PROGRAM"),
+            ("How it behaves", "BEHAVIOUR"),
+        ],
         "see_also": "memoryguard.yaml(5), systemctl(1), journalctl(1)",
     },
     "memoryguard.yaml.5": {
@@ -43,7 +47,10 @@ PAGES = {
         "manual": "File Formats",
         "name": "memoryguard.yaml \\- the rules of memoryguard(1)",
         "synopsis": "/etc/memoryguard/memoryguard.yaml",
-        "sections": [("Config", "DESCRIPTION")],
+        "sections": [
+            ("Config", "DESCRIPTION"),
+            ("What the kernel OOM-kills on: working set, pressure, MemAvailable", "CONDITIONS"),
+        ],
         "see_also": "memoryguard(1)",
     },
 }

@@ -37,27 +37,9 @@ marker="memoryguard-container-test-leaker-$run_id"
 rule="container-test-leaker"
 work=$(mktemp -d "/tmp/$run_id.XXXXXX")
 
-# runc: crun refuses hybrid cgroup hierarchies (cgroup v1 with a v2 mount), as
-# on this CI's machines. The ulimits: podman's default nofile (1048576) is
-# above the hard limit a sandboxed root may raise to, and runc then fails with
-# "error setting rlimit type 7". A private containers.conf carries both to the
-# containers podman makes by itself (the pod's infra container); the flags say
-# the same for the containers this script runs.
-cat >"$work/containers.conf" <<'EOF'
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-EOF
-export CONTAINERS_CONF="$work/containers.conf"
-podman_run=(podman run --pull=never --runtime runc
-  --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
-
-log() { printf '[container_test %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
+test_name=container_test
+# shellcheck source=tests/deploy/podman_env.sh
+. "$repo/tests/deploy/podman_env.sh"
 
 phase_name=""
 phase_start=0

@@ -12,7 +12,6 @@
 // --wait-usr1 holds the growth back until the process gets SIGUSR1, so a
 // test can move it into a cgroup and have an agent see it there first.
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -20,35 +19,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <string_view>
 
+#include "helper_util.h"
+
 namespace {
 
-constexpr std::size_t kMiB = 1024 * 1024;
-
-[[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "mgt_hog: %s: %s\n", what, std::strerror(errno));
-  std::exit(3);
-}
-
-// Private anonymous pages, written so that each one is really allocated. No
-// huge pages: the tests reason in 4 KiB pages and exact MiB.
-void touch_mib(long mib) {
-  if (mib <= 0) return;
-  const std::size_t size = static_cast<std::size_t>(mib) * kMiB;
-  void* area = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (area == MAP_FAILED) die("mmap");
-  madvise(area, size, MADV_NOHUGEPAGE);
-  std::memset(area, 0x5a, size);
-}
-
-void sleep_ms(long ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+using mgt::helper::sleep_ms;
+using mgt::helper::touch_mib;
 
 std::string unhex(std::string_view hex) {
   std::string out;
@@ -59,7 +38,10 @@ std::string unhex(std::string_view hex) {
 }
 
 void rename_to(const std::string& comm) {
-  if (prctl(PR_SET_NAME, comm.c_str(), 0, 0, 0) != 0) die("prctl(PR_SET_NAME)");
+  if (prctl(PR_SET_NAME, comm.c_str(), 0, 0, 0) != 0) {
+    std::fprintf(stderr, "mgt_hog: prctl(PR_SET_NAME): %s\n", std::strerror(errno));
+    std::exit(3);
+  }
 }
 
 }  // namespace
@@ -68,30 +50,15 @@ int main(int argc, char** argv) {
   long mib = 10, grow_mib = 0, every_ms = 100, max_mib = 0, rename_after_ms = -1;
   std::string comm;
   bool wait_usr1 = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&](std::string_view key) -> const char* {
-      return arg.starts_with(key) ? argv[i] + key.size() : nullptr;
-    };
-    if (auto v = value("--mib=")) {
-      mib = std::atol(v);
-    } else if (auto v = value("--grow-mib=")) {
-      grow_mib = std::atol(v);
-    } else if (auto v = value("--every-ms=")) {
-      every_ms = std::atol(v);
-    } else if (auto v = value("--max-mib=")) {
-      max_mib = std::atol(v);
-    } else if (auto v = value("--comm=")) {
-      comm = unhex(v);
-    } else if (auto v = value("--rename-after-ms=")) {
-      rename_after_ms = std::atol(v);
-    } else if (arg == "--wait-usr1") {
-      wait_usr1 = true;
-    } else if (!value("--marker=")) {
-      std::fprintf(stderr, "mgt_hog: unknown argument %s\n", argv[i]);
-      return 2;
-    }
-  }
+  using mgt::helper::number;
+  mgt::helper::read_args(argc, argv, "mgt_hog",
+                         {{"--mib=", number(mib)},
+                          {"--grow-mib=", number(grow_mib)},
+                          {"--every-ms=", number(every_ms)},
+                          {"--max-mib=", number(max_mib)},
+                          {"--comm=", [&comm](const char* v) { comm = unhex(v); }},
+                          {"--rename-after-ms=", number(rename_after_ms)},
+                          {"--wait-usr1", [&wait_usr1](const char*) { wait_usr1 = true; }}});
 
   // Blocked before "ready", so a SIGUSR1 sent right after it is not lost.
   sigset_t usr1;

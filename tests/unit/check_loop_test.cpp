@@ -131,6 +131,37 @@ TEST_F(CheckLoopTest, ProtectedProcessesAreNeverSignalled) {
   EXPECT_TRUE(sender.sent().empty());
 }
 
+// `run` and `--pid`: a rule that matches every worker acts only on those
+// below the tree's root.
+TEST_F(CheckLoopTest, ATreeRootKeepsEveryRuleWithinItsTree) {
+  FakeProcess root;
+  root.rss_kib = 60 * 1024;
+  root.pss_kib = 50 * 1024;
+  FakeProcess child = root;
+  child.pid = 101;
+  child.ppid = 100;
+  child.start_time = 6000;
+  FakeProcess stranger = root;
+  stranger.pid = 102;
+  add(root);
+  add(child);
+  add(stranger);
+  auto loaded = load_config_string(kRule, "test.yaml");
+  ASSERT_TRUE(loaded.config);
+  CheckLoopOptions o{"test.yaml", proc.root(), cgroups.root(), false, false};
+  o.tree = TreeRoot{{100, 5000}, /*include_root=*/false, /*descendants=*/true};
+  CheckLoop loop(o, metrics, sender, clock);
+  ASSERT_TRUE(loop.start_with(std::move(*loaded.config), loaded.content_hash).empty());
+  const auto report = loop.check_once();
+  ASSERT_EQ(report.rows.size(), 1u);
+  EXPECT_EQ(report.rows[0].pid, 101);
+  const auto sent = sent_after(loop, 1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, (ProcessIdentity{101, 6000}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sender.sent().size(), 1u);
+}
+
 TEST_F(CheckLoopTest, OnceSignalsNothingAndSaysWhatItWouldDo) {
   FakeProcess p;
   p.pss_kib = 50 * 1024;
