@@ -33,6 +33,10 @@ struct ActionRequest {
   bool recheck_figure = true;
   // The conditions that held, in words, for the log line and the hook.
   std::string trigger;
+  // What the judge backs off from after this action (see target_key): given
+  // back when the action is skipped with the victim back under its limit,
+  // so the next crossing is acted on at once.
+  std::string backoff_key;
   ActionSpec spec;
   bool dry_run = false;
 };

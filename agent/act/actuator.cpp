@@ -157,7 +157,7 @@ void Actuator::execute(const ActionRequest& r) {
   // A victim that exited on its own before the signal is the goal reached, not
   // a failure an alert should page on: counted apart, as a skip.
   if (res.failed && hooks_.on_failure) hooks_.on_failure(r.rule, res.failure_reason);
-  if (!res.skipped.empty() && hooks_.on_skip) hooks_.on_skip(r.rule, res.skipped);
+  if (!res.skipped.empty() && hooks_.on_skip) hooks_.on_skip(r, res.skipped);
   // The hook runs only after a signal went out: it reports a kill.
   const bool hook = !r.dry_run && !r.spec.exec.empty() && res.signals_sent > 0;
   {

@@ -28,9 +28,9 @@ struct ActuatorHooks {
   std::function<void(const ActionRequest&, int)> on_signal;
   // Called for every failed action (rule, reason).
   std::function<void(const std::string&, const std::string&)> on_failure;
-  // Called for every action skipped right before its first signal (rule,
-  // one of kSkipReasons).
-  std::function<void(const std::string&, const std::string&)> on_skip;
+  // Called for every action skipped right before its first signal (the
+  // action, one of kSkipReasons).
+  std::function<void(const ActionRequest&, const std::string&)> on_skip;
   // Looks at the victim right before the first signal (VictimProbe::look);
   // none: act on what was judged.
   VictimRecheck recheck;

@@ -32,8 +32,12 @@ CheckLoop::CheckLoop(CheckLoopOptions options, Metrics& metrics, SignalSender& s
   hooks.on_failure = [this](const std::string& rule, const std::string& reason) {
     metrics_.action_failed(rule, reason);
   };
-  hooks.on_skip = [this](const std::string& rule, const std::string& reason) {
-    metrics_.action_skipped(rule, reason);
+  hooks.on_skip = [this](const ActionRequest& r, const std::string& reason) {
+    metrics_.action_skipped(r.rule, reason);
+    if (reason == "below_limit") {
+      std::lock_guard lock(mu_);
+      spared_.emplace_back(r.rule, r.backoff_key);
+    }
   };
   auto probe = std::make_shared<VictimProbe>(options_.procfs);
   hooks.recheck = [probe](const ProcessIdentity& id, Measure m) { return probe->look(id, m); };
@@ -316,6 +320,19 @@ bool CheckLoop::run_fast_checks() {
   return crossed;
 }
 
+void CheckLoop::forget_spared_actions() {
+  std::vector<std::pair<std::string, std::string>> spared;
+  {
+    std::lock_guard lock(mu_);
+    spared.swap(spared_);
+  }
+  for (const auto& [rule, key] : spared) {
+    for (auto& rs : rules_) {
+      if (rs->spec.name == rule) rs->judge.forget_action(key);
+    }
+  }
+}
+
 void CheckLoop::count_scan_errors(const ScanErrors& errors) {
   if (errors.vanished) metrics_.scan_error("vanished", errors.vanished);
   if (errors.permission) metrics_.scan_error("permission", errors.permission);
@@ -342,6 +359,8 @@ CheckReport CheckLoop::check(bool collect_rows) {
   if (tree_) tree_->refresh(table_);
   sampler_.prune(table_);
   report.processes_seen = table_.processes().size();
+
+  forget_spared_actions();
 
   // match
   const std::uint64_t check_number = ++checks_;

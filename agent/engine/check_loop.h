@@ -94,6 +94,8 @@ class CheckLoop {
   RulePassContext pass_context(TimePoint now, ScanErrors& errors, bool once, CheckReport* report);
   void report_memory_reads();
   void count_scan_errors(const ScanErrors& errors);
+  // Gives the judges back the targets of actions skipped below their limit.
+  void forget_spared_actions();
 
   CheckLoopOptions options_;
   Metrics& metrics_;
@@ -132,6 +134,8 @@ class CheckLoop {
     std::promise<ReloadOutcome> done;
   };
   std::deque<PendingReload> reloads_;
+  // (rule, backoff key) of actions the actuator skipped below their limit.
+  std::vector<std::pair<std::string, std::string>> spared_;
   std::atomic<TimePoint::rep> heartbeat_{0};
   std::atomic<Duration::rep> interval_ns_{0};
 };

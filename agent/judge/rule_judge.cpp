@@ -72,6 +72,10 @@ std::string target_key(const RuleSpec& rule, const Candidate& c) {
   return "pid:" + std::to_string(c.id.pid) + ":" + std::to_string(c.id.start_time);
 }
 
+void RuleJudge::forget_action(const std::string& backoff_key) {
+  acted_on_.erase(backoff_key);
+}
+
 bool RuleJudge::backing_off(const std::string& target, TimePoint now, Duration backoff) const {
   auto it = acted_on_.find(target);
   return it != acted_on_.end() && now - it->second < backoff;
@@ -130,6 +134,7 @@ ActionRequest RuleJudge::request(const RuleSpec& rule, const Candidate& c, std::
   r.spec = rule.action;
   r.dry_run = rule.dry_run;
   r.trigger = std::move(trigger);
+  r.backoff_key = target_key(rule, c);
   // Re-measuring the victim right before the signal tells something only
   // where the limit compares the processes' own figures.
   r.recheck_figure = rule.limits_processes();

@@ -93,6 +93,11 @@ class RuleJudge {
   // Same rule name across a reload keeps this object and so its timers.
   JudgeResult judge(const RuleSpec& rule, std::vector<Candidate>& candidates,
                     const ConditionInputs& conditions = {});
+  // An action that was not carried out (the victim was back under its limit
+  // right before the signal) does not hold its target back: a process that
+  // dips under and comes back over is acted on at its next crossing, not 30 s
+  // later (by when the kernel's OOM killer may have come first).
+  void forget_action(const std::string& backoff_key);
 
  private:
   struct OverState {

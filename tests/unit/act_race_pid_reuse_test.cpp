@@ -108,9 +108,9 @@ void run_inside() {
   ProtectedCheck nobody = [](pid_t) { return false; };
   auto count = [&metrics](ActuatorHooks h) {
     auto inner = h.on_skip;
-    h.on_skip = [inner, &metrics](const std::string& rule, const std::string& reason) {
-      inner(rule, reason);
-      metrics.action_skipped(rule, reason);
+    h.on_skip = [inner, &metrics](const ActionRequest& r, const std::string& reason) {
+      inner(r, reason);
+      metrics.action_skipped(r.rule, reason);
     };
     return h;
   };

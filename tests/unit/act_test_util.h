@@ -148,7 +148,7 @@ struct Recorded {
       std::lock_guard lock(mu);
       failures.push_back(r);
     };
-    h.on_skip = [this](const std::string&, const std::string& r) {
+    h.on_skip = [this](const ActionRequest&, const std::string& r) {
       std::lock_guard lock(mu);
       skips.push_back(r);
     };

@@ -97,9 +97,9 @@ struct Counts {
       std::lock_guard lock(mu);
       failures.emplace_back(rule, reason);
     };
-    h.on_skip = [this](const std::string& rule, const std::string& reason) {
+    h.on_skip = [this](const ActionRequest& r, const std::string& reason) {
       std::lock_guard lock(mu);
-      skipped.emplace_back(rule, reason);
+      skipped.emplace_back(r.rule, reason);
     };
     return h;
   }

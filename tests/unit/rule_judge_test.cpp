@@ -280,3 +280,32 @@ TEST(RuleJudgeTargets, OneActionPerProcessGroupAndPerCgroup) {
 
 }  // namespace
 }  // namespace mg
+
+namespace mg {
+namespace {
+
+TEST(RuleJudgeSpared, ASkippedActionDoesNotHoldItsTargetBack) {
+  ManualClock clock;
+  RuleJudge judge(clock);
+  RuleSpec rule;
+  rule.name = "r";
+  rule.limit.bytes = 100;
+  Candidate c;
+  c.id = {10, 100};
+  c.bytes = 150;
+  c.limit = 100;
+  std::vector<Candidate> cands{c};
+  auto first = judge.judge(rule, cands);
+  ASSERT_EQ(first.actions.size(), 1u);
+  clock.advance(std::chrono::seconds(1));
+  cands = {c};
+  EXPECT_TRUE(judge.judge(rule, cands).actions.empty()) << "backing off after an action";
+  // The actuator found it back under its limit and sent nothing.
+  judge.forget_action(first.actions[0].backoff_key);
+  clock.advance(std::chrono::seconds(1));
+  cands = {c};
+  EXPECT_EQ(judge.judge(rule, cands).actions.size(), 1u) << "over again: acted on at once";
+}
+
+}  // namespace
+}  // namespace mg
