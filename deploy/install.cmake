@@ -8,7 +8,8 @@
 #   lib/systemd/system/memoryguard.service            ExecStart and paths of this prefix
 #   share/man/man1/memoryguard.1, man5/memoryguard.yaml.5       (deploy/man/man.cmake)
 #   share/bash-completion/completions/memoryguard
-#   share/memoryguard/dashboards/, prometheus/ (alert rules and their tests), examples/
+#   share/memoryguard/dashboards/, prometheus/ (alert and recording rules, their
+#     tests), examples/ (every config/*.yaml)
 # SYSCONFDIR is /etc for the prefix /usr and PREFIX/etc otherwise, as
 # GNUInstallDirs has it.
 set(MEMORYGUARD_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
@@ -17,9 +18,10 @@ set(MEMORYGUARD_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
 set(MG_SHARE ${CMAKE_INSTALL_DATADIR}/memoryguard)
 install(FILES dashboards/memoryguard.json DESTINATION ${MG_SHARE}/dashboards)
 install(FILES deploy/prometheus/alerts.yml deploy/prometheus/alerts_test.yml
+  deploy/prometheus/kubernetes.rules.yml deploy/prometheus/kubernetes.rules_test.yml
   DESTINATION ${MG_SHARE}/prometheus)
-# A pristine copy: the one in SYSCONFDIR is the operator's to edit.
-install(FILES config/memoryguard.yaml DESTINATION ${MG_SHARE}/examples)
+# Pristine copies: the one in SYSCONFDIR is the operator's to edit.
+install(FILES config/memoryguard.yaml config/oom-signals.yaml DESTINATION ${MG_SHARE}/examples)
 install(FILES deploy/bash-completion/memoryguard
   DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 

@@ -160,8 +160,10 @@ void lint_variables(const json& d, std::vector<std::string>& problems) {
   }
   // Multi-select with "All" sent as .+, so that every query's =~ matches
   // every value (Grafana's default All is a list of the values it knows).
-  for (const std::string name : {"job", "instance", "rule"}) {
-    const bool optional = name == "rule";
+  // namespace and pod come from kube-state-metrics (kubernetes.rules.yml):
+  // empty where it is not, and the panels without them still work.
+  for (const std::string name : {"job", "instance", "rule", "namespace", "pod"}) {
+    const bool optional = name == "rule" || name == "namespace" || name == "pod";
     if (optional && vars.count(name) == 0) continue;
     const json* v = need(name);
     if (v == nullptr) continue;

@@ -27,8 +27,11 @@ for prefix in /usr /usr/local; do
 .$prefix/share/man/man5/memoryguard.yaml.5
 .$prefix/share/memoryguard/dashboards/memoryguard.json
 .$prefix/share/memoryguard/examples/memoryguard.yaml
+.$prefix/share/memoryguard/examples/oom-signals.yaml
 .$prefix/share/memoryguard/prometheus/alerts.yml
 .$prefix/share/memoryguard/prometheus/alerts_test.yml
+.$prefix/share/memoryguard/prometheus/kubernetes.rules.yml
+.$prefix/share/memoryguard/prometheus/kubernetes.rules_test.yml
 LIST
 )
   actual=$(cd "$dest" && find . ! -type d | sort)
@@ -49,8 +52,10 @@ $(diff <(echo "$expected") <(echo "$actual") | sed -n 's/^[<>]/&/p')
     fail "$etc/default/memoryguard sets no MEMORYGUARD_ARGS"
   "$dest$prefix/bin/memoryguard" --check-config --config.file="$dest$etc/memoryguard/memoryguard.yaml" >/dev/null ||
     fail "the installed binary rejects the installed config"
-  promtool test rules "$dest$prefix/share/memoryguard/prometheus/alerts_test.yml" >"$scratch/promtool.log" 2>&1 ||
-    { cat "$scratch/promtool.log"; fail "the installed alert rules fail their installed tests"; }
+  for tests in alerts_test.yml kubernetes.rules_test.yml; do
+    promtool test rules "$dest$prefix/share/memoryguard/prometheus/$tests" >"$scratch/promtool.log" 2>&1 ||
+      { cat "$scratch/promtool.log"; fail "the installed rules fail their installed $tests"; }
+  done
 
   # An operator's edits survive a second install, as dpkg keeps a conffile.
   echo "# edited" >>"$dest$etc/memoryguard/memoryguard.yaml"

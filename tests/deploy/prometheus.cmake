@@ -10,9 +10,11 @@ add_test(NAME prometheus_check_config
     ${PROMETHEUS_DIR}/prometheus.yml ${CMAKE_CURRENT_LIST_DIR}/prometheus_pods.json
     ${CMAKE_CURRENT_LIST_DIR}/prometheus_pods.expected)
 add_test(NAME prometheus_check_rules
-  COMMAND ${PROMTOOL} check rules ${PROMETHEUS_DIR}/alerts.yml)
+  COMMAND ${PROMTOOL} check rules ${PROMETHEUS_DIR}/alerts.yml
+    ${PROMETHEUS_DIR}/kubernetes.rules.yml)
 add_test(NAME prometheus_test_rules
-  COMMAND ${PROMTOOL} test rules ${PROMETHEUS_DIR}/alerts_test.yml)
+  COMMAND ${PROMTOOL} test rules ${PROMETHEUS_DIR}/alerts_test.yml
+    ${PROMETHEUS_DIR}/kubernetes.rules_test.yml)
 set_tests_properties(prometheus_check_config prometheus_check_rules prometheus_test_rules
   PROPERTIES LABELS deploy TIMEOUT 60)
 

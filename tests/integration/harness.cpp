@@ -751,6 +751,22 @@ bool TestCgroup::add(pid_t pid) {
   return static_cast<bool>(procs);
 }
 
+std::string container_hex(const std::string& token, char fill) {
+  std::string id;
+  for (char c : token) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) id.push_back(c);
+  }
+  id.resize(64, fill);
+  return id;
+}
+
+std::string pod_uid_of(const std::string& token, char last) {
+  std::string hex = container_hex(token, last).substr(0, 32);
+  hex.back() = last;
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
 // ---- the fixture ---------------------------------------------------------------
 
 void IntegrationTest::SetUp() {

@@ -248,6 +248,12 @@ class TestCgroup {
   bool v2_ = false;
 };
 
+// A container ID (64 hex digits, `fill` where the token runs out) and a pod
+// UID (8-4-4-4-12, ending in `last`) of a test's own, from its token: IDs no
+// real container or pod on the machine has.
+std::string container_hex(const std::string& token, char fill);
+std::string pod_uid_of(const std::string& token, char last);
+
 // ---- the fixture ---------------------------------------------------------------
 
 class IntegrationTest : public ::testing::Test {

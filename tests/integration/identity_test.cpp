@@ -14,21 +14,6 @@
 namespace mgt {
 namespace {
 
-// 64 hex digits and a pod UID of the test's own, from its token.
-std::string hex_id(const std::string& token, char fill) {
-  std::string id;
-  for (char c : token) {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) id.push_back(c);
-  }
-  id.resize(64, fill);
-  return id;
-}
-std::string pod_uid(const std::string& token, char last) {
-  std::string hex = hex_id(token, last).substr(0, 32);
-  hex.back() = last;
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20, 12);
-}
 std::string underscores(std::string uid) {
   for (char& c : uid)
     if (c == '-') c = '_';
@@ -48,11 +33,11 @@ class IdentityTest : public IntegrationTest {
 };
 
 TEST_F(IdentityTest, EveryLayoutLabelsItsProcesses) {
-  const std::string id_a = hex_id(token(), 'a'), id_b = hex_id(token(), 'b'),
-                    id_c = hex_id(token(), 'c'), id_d = hex_id(token(), 'd'),
-                    id_e = hex_id(token(), 'e');
-  const std::string uid_1 = pod_uid(token(), '1'), uid_2 = pod_uid(token(), '2'),
-                    uid_3 = pod_uid(token(), '3');
+  const std::string id_a = container_hex(token(), 'a'), id_b = container_hex(token(), 'b'),
+                    id_c = container_hex(token(), 'c'), id_d = container_hex(token(), 'd'),
+                    id_e = container_hex(token(), 'e');
+  const std::string uid_1 = pod_uid_of(token(), '1'), uid_2 = pod_uid_of(token(), '2'),
+                    uid_3 = pod_uid_of(token(), '3');
   const std::vector<Layout> layouts = {
       {"kubelet, systemd driver, containerd",
        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + underscores(uid_1) +
@@ -134,8 +119,8 @@ std::map<std::string, std::string> parse_env(const std::string& text) {
 }
 
 TEST_F(IdentityTest, TheActionLineHookAndLastKillNameThePod) {
-  const std::string id = hex_id(token(), 'f');
-  const std::string uid = pod_uid(token(), '4');
+  const std::string id = container_hex(token(), 'f');
+  const std::string uid = pod_uid_of(token(), '4');
   MemoryCgroup& cgroup = memory_cgroup(top() + "/kubepods/pod" + uid + "/" + id);
   ASSERT_TRUE(cgroup.ok()) << cgroup.error();
   Helper& h = hog(30, {"--wait-usr1"});
@@ -177,8 +162,8 @@ TEST_F(IdentityTest, TheActionLineHookAndLastKillNameThePod) {
 // above): the watched cgroup's counter goes from 0 to 1, and stays shown
 // after its only process is gone.
 TEST_F(IdentityTest, TheKernelsOomKillIsCountedInTheWatchedCgroup) {
-  const std::string id = hex_id(token(), '9');
-  const std::string uid = pod_uid(token(), '5');
+  const std::string id = container_hex(token(), '9');
+  const std::string uid = pod_uid_of(token(), '5');
   MemoryCgroup& cgroup = memory_cgroup(top() + "/kubepods/burstable/pod" + uid + "/" + id);
   ASSERT_TRUE(cgroup.ok()) << cgroup.error();
   ASSERT_TRUE(cgroup.set_limit(64 * kMiB));

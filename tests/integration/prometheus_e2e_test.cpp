@@ -4,6 +4,7 @@
 // of dashboards/memoryguard.json must run there and return data, every alert
 // rule must evaluate, and the "process killed" alert must go off.
 // (promtool's verdict on a live scrape is in metrics_test.cpp.)
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -46,6 +47,7 @@ std::size_t count_alerts(const std::string& rules_text) {
 class PrometheusE2E : public IntegrationTest {
  protected:
   void TearDown() override {
+    if (ksm_.valid()) ksm_.kill_and_wait();
     if (prometheus_.valid()) {
       if (HasFailure()) {
         std::fprintf(stderr, "---- prometheus log (%s) ----\n%s\n", log_path_.c_str(),
@@ -56,8 +58,27 @@ class PrometheusE2E : public IntegrationTest {
     IntegrationTest::TearDown();
   }
 
-  // Prometheus on a free loopback port, scraping the agent every second and
-  // evaluating the repository's alert rules every second.
+  // A stand-in for kube-state-metrics: its kube_pod_info and
+  // kube_pod_container_info lines, as it writes them, served as a file.
+  bool start_kube_state_metrics(const std::string& exposition) {
+    const std::string dir = path("ksm");
+    mkdir(dir.c_str(), 0755);
+    write_file(dir + "/metrics", exposition);
+    ksm_port_ = free_port();
+    SpawnOptions options;
+    options.argv = {"/usr/bin/python3", "-m",          "http.server", "--bind",
+                    "127.0.0.1",        "--directory", dir,           std::to_string(ksm_port_)};
+    options.stdout_path = path("ksm.stdout");
+    options.stderr_path = path("ksm.stderr");
+    ksm_ = spawn(options).proc;
+    return wait_until(
+        [&] { return !ksm_.alive() || http_request(ksm_port_, "GET", "/metrics").status == 200; },
+        20s);
+  }
+
+  // Prometheus on a free loopback port, scraping the agent (and the
+  // kube-state-metrics stand-in) every second and evaluating the
+  // repository's alert and recording rules every second.
   bool start_prometheus(int agent_port) {
     port_ = free_port();
     const std::string config = path("prometheus.yml");
@@ -70,11 +91,19 @@ class PrometheusE2E : public IntegrationTest {
                "  - " +
                    rules_path() +
                    "\n"
+                   "  - " +
+                   source_dir() +
+                   "/deploy/prometheus/kubernetes.rules.yml\n"
                    "scrape_configs:\n"
                    "  - job_name: memoryguard\n"
                    "    static_configs:\n"
                    "      - targets: ['127.0.0.1:" +
-                   std::to_string(agent_port) + "']\n");
+                   std::to_string(agent_port) +
+                   "']\n"
+                   "  - job_name: kube-state-metrics\n"
+                   "    static_configs:\n"
+                   "      - targets: ['127.0.0.1:" +
+                   std::to_string(ksm_port_) + "']\n");
     log_path_ = path("prometheus.log");
     SpawnOptions options;
     options.argv = {kPrometheus, "--config.file=" + config, "--storage.tsdb.path=" + path("tsdb"),
@@ -127,6 +156,8 @@ class PrometheusE2E : public IntegrationTest {
   }
 
   Proc prometheus_;
+  Proc ksm_;
+  int ksm_port_ = 0;
   int port_ = 0;
   std::string log_path_;
 };
@@ -134,16 +165,41 @@ class PrometheusE2E : public IntegrationTest {
 TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   if (access(kPrometheus, X_OK) != 0) GTEST_SKIP() << kPrometheus << " is not installed";
 
-  // One process, in a memory cgroup of the test's, watched by rules of every
-  // scope and condition, so that every family of the dashboard has series;
-  // another, started later, is killed by a rule of its own. The conditions
-  // are set where the test's host cannot reach them.
-  MemoryCgroup& cgroup = memory_cgroup("mgt_" + token());
-  ASSERT_TRUE(cgroup.ok()) << cgroup.error();
-  ASSERT_TRUE(cgroup.set_limit(512 * kMiB));
+  // Two processes, in memory cgroups of the test's named as a pod's
+  // container and as a systemd service, watched by rules of every scope and
+  // condition, so that every family of the dashboard has series; another,
+  // started later, is killed by a rule of its own. The conditions are set
+  // where the test's host cannot reach them. kube-state-metrics (a stand-in)
+  // knows the pod.
+  const std::string uid = pod_uid_of(token(), '7');
+  const std::string id = container_hex(token(), '7');
+  MemoryCgroup& pod = memory_cgroup("mgt_" + token() + "/kubepods/burstable/pod" + uid + "/" + id);
+  ASSERT_TRUE(pod.ok()) << pod.error();
+  ASSERT_TRUE(pod.set_limit(512 * kMiB));
+  MemoryCgroup& unit =
+      memory_cgroup("mgt_" + token() + "/system.slice/mgt-" + token() + ".service");
+  ASSERT_TRUE(unit.ok()) << unit.error();
   Helper& watched = hog(20);
-  ASSERT_TRUE(cgroup.add(watched.pid()));
-  const std::string watched_match = "{ name: '^mgt_hog$', cmdline: '" + token() + " --mib=20$' }";
+  ASSERT_TRUE(pod.add(watched.pid()));
+  Helper& service = hog(21);
+  ASSERT_TRUE(unit.add(service.pid()));
+  ASSERT_TRUE(start_kube_state_metrics(
+      "# HELP kube_pod_info Information about pod.\n"
+      "# TYPE kube_pod_info gauge\n"
+      "kube_pod_info{namespace=\"shop\",pod=\"web-1\",uid=\"" +
+      uid +
+      "\",host_ip=\"10.0.0.1\",pod_ip=\"10.1.0.7\",node=\"n1\",created_by_kind=\"ReplicaSet\","
+      "created_by_name=\"web\",priority_class=\"\",host_network=\"false\"} 1\n"
+      "# HELP kube_pod_container_info Information about a container in a pod.\n"
+      "# TYPE kube_pod_container_info gauge\n"
+      "kube_pod_container_info{namespace=\"shop\",pod=\"web-1\",uid=\"" +
+      uid +
+      "\",container=\"app\",image_spec=\"web:1\",image=\"web:1\",image_id=\"sha256:0\","
+      "container_id=\"containerd://" +
+      id + "\"} 1\n"))
+      << "the kube-state-metrics stand-in did not serve";
+  const std::string watched_match =
+      "{ name: '^mgt_hog$', cmdline: '" + token() + " --mib=2[01]$' }";
   Agent& agent =
       start_agent(write_config("interval: 200ms\n"
                                "stats_frequency: 1s\n"
@@ -250,14 +306,28 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   EXPECT_EQ(active, std::set<std::string>{"MemoryguardProcessKilled"})
       << "alerts that should be quiet fired";
 
+  // The recording rules name the pod, namespace and container of the
+  // process in the pod-shaped cgroup, from kube-state-metrics.
+  ASSERT_EQ(wait_for_data("memoryguard:process_pss_bytes:kube{rule=\"watched\"}", 20s), "")
+      << "the recording rules joined nothing";
+  const json joined = api("/api/v1/query?query=" +
+                          url_encode("memoryguard:process_pss_bytes:kube{rule=\"watched\"}"));
+  ASSERT_EQ(joined["result"].size(), 1u) << joined.dump(2);
+  const json& labels = joined["result"][0]["metric"];
+  EXPECT_EQ(labels.value("namespace", ""), "shop") << labels.dump();
+  EXPECT_EQ(labels.value("pod", ""), "web-1") << labels.dump();
+  EXPECT_EQ(labels.value("container", ""), "app") << labels.dump();
+  EXPECT_EQ(labels.value("pod_uid", ""), uid) << labels.dump();
+  EXPECT_EQ(labels.value("pid", ""), std::to_string(watched.pid())) << labels.dump();
+  EXPECT_EQ(labels.value("job", ""), "memoryguard") << "the agent's own target labels stay";
+
   // Every query of the dashboard, as Grafana would send it with this job
   // and instance selected, runs and returns data.
   const json dashboard = json::parse(read_file(source_dir() + "/dashboards/memoryguard.json"));
   const std::string instance_regex = std::regex_replace(instance, std::regex(R"(\.)"), R"(\\.)");
-  const std::map<std::string, std::string> values = {{"job", "memoryguard"},
-                                                     {"instance", instance_regex},
-                                                     {"rule", ".+"},
-                                                     {"__rate_interval", "1m"}};
+  const std::map<std::string, std::string> values = {
+      {"job", "memoryguard"}, {"instance", instance_regex}, {"rule", ".+"}, {"namespace", ".+"},
+      {"pod", ".+"},          {"__rate_interval", "1m"}};
   const auto queries = mgdash::dashboard_queries(dashboard);
   ASSERT_GE(queries.size(), 10u);
   for (const auto& q : queries) {
@@ -271,7 +341,9 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   const std::map<std::string, std::set<std::string>> expected = {
       {"job", {"memoryguard"}},
       {"instance", {instance}},
-      {"rule", {"watched", "per_cgroup", "working_set", "cgroup_pressure", "host", "killer"}}};
+      {"rule", {"watched", "per_cgroup", "working_set", "cgroup_pressure", "host", "killer"}},
+      {"namespace", {"shop"}},
+      {"pod", {"web-1"}}};
   const auto variables = mgdash::dashboard_variables(dashboard);
   for (const auto& [name, want] : expected) {
     ASSERT_TRUE(variables.count(name)) << "no variable $" << name;
