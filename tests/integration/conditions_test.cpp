@@ -189,14 +189,14 @@ std::uint64_t mem_available() {
 
 // earlyoom's trigger, with the rule's victims: MemAvailable below a line the
 // test draws 1 GiB above what the host has once its hogs are in, so the
-// largest hog (2 GiB) is taken and, once it is gone, MemAvailable is back
+// largest hog (3 GiB) is taken and, once it is gone, MemAvailable is back
 // above the line and the smaller ones are spared. The rest of the machine
 // may move MemAvailable too (a run beside compilers saw a 2 GiB kill free
 // only 0.9 GiB of it): where the host itself went back under the line after
 // the kill, taking the next largest was right, and only the first victim is
 // judged.
 TEST_F(ConditionsTest, AvailableTakesTheLargestProcessAndSparesTheRest) {
-  Helper& big = hog(2048);
+  Helper& big = hog(3072);
   Helper& mid = hog(128);
   Helper& small = hog(64);
   const std::uint64_t available = mem_available();

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include "integration/harness.h"
 
@@ -154,7 +155,21 @@ TEST_F(ReloadTest, BadConfigIsRejectedAndTheOldOneKeepsKilling) {
   // (and matched) before the agent can act on it.
   Helper& h = hog(10, {"--grow-mib=10", "--every-ms=100", "--max-mib=40"});
   const auto info = h.proc.wait_reaped(5s);
-  ASSERT_TRUE(info) << "the old limit (20Mi) is no longer enforced";
+  if (!info) {
+    std::string seen;
+    const Scrape now = agent.scrape();
+    std::istringstream lines(now.text());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("rule=\"reloaded\"") != std::string::npos ||
+          line.rfind("memoryguard_scan_errors_total", 0) == 0) {
+        seen += line + "\n";
+      }
+    }
+    FAIL() << "the old limit (20Mi) is no longer enforced on hog " << h.proc.pid()
+           << "; the agent's series:\n"
+           << seen << "/proc/" << h.proc.pid() << "/status:\n"
+           << read_file("/proc/" + std::to_string(h.proc.pid()) + "/status");
+  }
   EXPECT_EQ(info->term_signal(), SIGKILL) << describe(*info);
 
   // A good config again; the rule keeps its name, so it keeps its counters.
