@@ -186,6 +186,12 @@ void refresh_attributes(ProcFs& proc, CgroupPlacements& placements, pid_t pid,
   read_into(
       needs.cmdline, a.cmdline, [&](std::string& out) { return proc.read_cmdline(pid, out); },
       true);
+  // A user process shows an empty command line only while an exec sets up
+  // its new one (comm and exe are already the new program's by then) or once
+  // it has exited. Kept as read, the first would hide the new program from
+  // every cmdline rule until the next refresh, seconds later: read again at
+  // the next stat read, which a young process gets at every scan.
+  if (a.cmdline && a.cmdline->empty()) a.valid = false;
   read_into(
       needs.exe, a.exe, [&](std::string& out) { return proc.read_exe(pid, out); }, false);
   a.uid.reset();
