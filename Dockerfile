@@ -46,11 +46,12 @@ FROM ${DEBIAN_IMAGE}
 # The runtime packages of exactly the libraries `ldd memoryguard` lists
 # (libstdc++6, libgcc-s1, libc6 and libcrypt1 are already in the base image;
 # libcrypt1 is named so that its absence would fail here, not at start).
+# libssl3 is OpenSSL for TLS on the metrics port.
 # apt's lists and caches (pkgcache.bin alone is ~40 MB) leave with the layer.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libprometheus-cpp-core1.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
-      libre2-9 libcrypt1 \
+      libre2-9 libcrypt1 libssl3 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb
 COPY --from=build /out/bin/memoryguard /usr/bin/memoryguard
 # The example config is dry-run: the bare image kills nothing until given a

@@ -17,10 +17,12 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake make pkg-config git curl ccache
   prometheus-cpp-dev libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libre2-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev nlohmann-json3-dev python3"
+  libre2-dev libcli11-dev libcrypt-dev libssl-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev python3"
 case "${1:-}" in
-  # groff-base, man-db and bash-completion: the man page and completion tests.
-  --test) packages="$packages prometheus util-linux procps systemd yq wrk nodejs npm clang
+  # groff-base, man-db and bash-completion: the man page and completion tests;
+  # openssl: the TLS tests make their certificates with it.
+  --test) packages="$packages prometheus openssl util-linux procps systemd yq wrk nodejs npm clang
     libclang-rt-14-dev python3-yaml docker-compose groff-base man-db bash-completion" ;;
   # The package's Build-Depends are the base list above (debian/control).
   --deb) packages="$packages debhelper dpkg-dev lintian systemd man-db" ;;

@@ -14,6 +14,7 @@
 #include "engine/check_loop.h"
 #include "engine/privileges.h"
 #include "export/metrics.h"
+#include "export/web_config.h"
 #include "reload/config_watcher.h"
 #include "util/log.h"
 
@@ -45,16 +46,20 @@ int run_agent(const Flags& flags) {
   }
   if (auto refused = refuse_foreign_pid_namespace(flags, loop.config())) return *refused;
 
-  if (flags.check_config) {
-    print_config_summary(std::cout, loop.config(), loop.conditions_now());
-    return kExitOk;
-  }
   if (flags.once) {
     print_check_table(std::cout, loop.check_once());
     return kExitOk;
   }
+  // Its certificates too: --check-config vets what the endpoint would serve.
+  std::optional<WebConfig> web;
+  if (auto failed = load_web_config(flags, web)) return *failed;
+  if (flags.check_config) {
+    print_config_summary(std::cout, loop.config(), loop.conditions_now());
+    if (web) LiveWebConfig::log_loaded(*web, "web config is valid");
+    return kExitOk;
+  }
 
-  HttpStart http = start_http_server(flags, metrics, loop);
+  HttpStart http = start_http_server(flags, metrics, loop, std::move(web));
   if (http.exit_code) return *http.exit_code;
 
   report_privileges_once(effective_privileges());
@@ -62,7 +67,7 @@ int run_agent(const Flags& flags) {
   log::info("memoryguard started", {{"version", version_string()},
                                     {"config", flags.config_file},
                                     {"rules", loop.config().rules.size()},
-                                    {"listen", flags.listen_address},
+                                    {"listen", listen_summary(flags)},
                                     {"cgroups", to_string(loop.cgroups().layout())},
                                     {"dry_run", flags.dry_run || loop.config().dry_run}});
 

@@ -31,14 +31,22 @@ ParsedFlags parse_flags(int argc, char** argv) {
   std::string level = "info", format = "logfmt";
   CLI::Option* config_file =
       app.add_option("--config.file", f.config_file, "Rules file (YAML)")->capture_default_str();
+  // Repeatable, as in exporter-toolkit; one value per occurrence, so that a
+  // value never swallows the next argument.
   CLI::Option* listen_address =
-      app.add_option("--web.listen-address", f.listen_address,
-                     "Address for /metrics (run and --pid: off unless given)")
-          ->capture_default_str();
+      app.add_option("--web.listen-address", f.listen_addresses,
+                     "Address for /metrics; repeat it for more than one (:9756, [::1]:9756); "
+                     "run and --pid: off unless given")
+          ->capture_default_str()
+          ->allow_extra_args(false);
+  CLI::Option* systemd_socket =
+      app.add_flag("--web.systemd-socket", f.systemd_socket,
+                   "Listen on the sockets systemd passes (socket activation) instead of "
+                   "--web.listen-address");
   app.add_option("--web.telemetry-path", f.telemetry_path, "Path of the metrics")
       ->capture_default_str();
   app.add_option("--web.config.file", f.web_config_file,
-                 "Basic auth users with bcrypt hashes (exporter-toolkit format)");
+                 "TLS, client certificates, headers and basic auth (exporter-toolkit format)");
   app.add_flag("--web.enable-lifecycle", f.enable_lifecycle, "Allow POST /-/reload");
   app.add_option("--log.level", level, "debug|info|warn|error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -106,7 +114,7 @@ ParsedFlags parse_flags(int argc, char** argv) {
     return usage_error(flag + ": only with run or --pid/--pid-file");
   }
   f.config_file_given = config_file->count() > 0;
-  f.listen_address_given = listen_address->count() > 0;
+  f.listen_address_given = listen_address->count() > 0 || systemd_socket->count() > 0;
   if (f.mode != Mode::kAgent) {
     if (f.check_config || f.once)
       return usage_error("--check-config, --once: not with run or --pid");

@@ -18,7 +18,8 @@ enum class Mode {
 
 struct Flags {
   std::string config_file = "/etc/memoryguard/memoryguard.yaml";
-  std::string listen_address = ":9756";
+  std::vector<std::string> listen_addresses = {":9756"};  // repeatable
+  bool systemd_socket = false;
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
   bool enable_lifecycle = false;

@@ -8,18 +8,39 @@
 
 namespace mg {
 
-HttpStart start_http_server(const Flags& flags, Metrics& metrics, CheckLoop& loop) {
+std::optional<int> load_web_config(const Flags& flags, std::optional<WebConfig>& out) {
+  if (flags.web_config_file.empty()) return std::nullopt;
+  auto web = WebConfig::load(flags.web_config_file);
+  if (auto* errors = std::get_if<std::vector<std::string>>(&web)) {
+    for (const auto& e : *errors) std::cerr << e << "\n";
+    return kExitUsage;
+  }
+  out = std::get<WebConfig>(std::move(web));
+  return std::nullopt;
+}
+
+std::string listen_summary(const Flags& flags) {
+  if (flags.systemd_socket) return "systemd socket";
+  std::string out;
+  for (const auto& a : flags.listen_addresses) out += (out.empty() ? "" : ",") + a;
+  return out;
+}
+
+HttpStart start_http_server(const Flags& flags, Metrics& metrics, CheckLoop& loop,
+                            std::optional<WebConfig> web) {
   HttpStart out;
-  HttpOptions http{flags.listen_address, flags.telemetry_path, flags.enable_lifecycle, {}};
-  if (!flags.web_config_file.empty()) {
-    auto web = WebConfig::load(flags.web_config_file);
-    if (auto* errors = std::get_if<std::vector<std::string>>(&web)) {
-      for (const auto& e : *errors) std::cerr << e << "\n";
-      out.exit_code = kExitUsage;
+  HttpOptions http;
+  http.listen_addresses = flags.listen_addresses;
+  http.systemd_socket = flags.systemd_socket;
+  http.telemetry_path = flags.telemetry_path;
+  http.enable_lifecycle = flags.enable_lifecycle;
+  if (!web) {
+    if (auto failed = load_web_config(flags, web)) {
+      out.exit_code = failed;
       return out;
     }
-    http.web_config = std::get<WebConfig>(std::move(web));
   }
+  http.web_config = std::move(web);
   HttpHandlers handlers;
   handlers.metrics = [&metrics] { return metrics.render(); };
   handlers.healthy = [&loop] { return loop.healthy(); };
@@ -32,6 +53,7 @@ HttpStart start_http_server(const Flags& flags, Metrics& metrics, CheckLoop& loo
     return outcome.get();
   };
   auto server = std::make_unique<HttpServer>(std::move(http), std::move(handlers));
+  metrics.add_collectable(server->self_metrics());
   try {
     server->start();
   } catch (const std::invalid_argument& e) {

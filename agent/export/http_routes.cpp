@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include "export/rate_limiter.h"
 #include "util/log.h"
 
 namespace mg {
@@ -138,7 +139,13 @@ std::optional<HttpResponse> HttpRoutes::route(const HttpRequest& request, const 
     return HttpResponse{400, kTextContentType, "a GET or HEAD request carries no body\n", {}};
   }
   // Kubelet probes carry no credentials, and "the loop is alive" tells an
-  // attacker nothing: /healthz is the one route open without auth.
+  // attacker nothing: /healthz is the one route open without auth. Nor does
+  // it count against rate_limit: a scrape storm must not fail the probes and
+  // get the agent restarted.
+  if (path != "/healthz" && config != nullptr && !request.rate_checked &&
+      config->rate_limiter() != nullptr && !config->rate_limiter()->allow()) {
+    return HttpResponse{429, kTextContentType, "Too Many Requests\n", {}};
+  }
   if (path != "/healthz" && config != nullptr) {
     switch (authorize(request.authorization, *config, bcrypt)) {
       case AuthResult::kGranted:

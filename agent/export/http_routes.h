@@ -2,7 +2,8 @@
 // What the endpoint answers, apart from how the bytes travel (http_server.cpp):
 // the telemetry path, /healthz, / and POST /-/reload. Everything else is 404
 // (unknown path) or 405 (wrong method), a GET with a body 400; no file is ever
-// served. Basic auth from the web config guards every route but /healthz.
+// served. Basic auth and rate_limit from the web config guard every route but
+// /healthz.
 #include <optional>
 #include <string>
 #include <utility>
@@ -17,6 +18,9 @@ struct HttpRequest {
   std::string path;    // the target without its query
   std::string authorization;
   bool has_body = false;  // a Content-Length above 0, or any Transfer-Encoding
+  // It took its rate_limit token already: a request asked again on the slow
+  // lane (for bcrypt) must not pay twice.
+  bool rate_checked = false;
 };
 
 struct HttpResponse {

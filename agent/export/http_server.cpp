@@ -8,25 +8,38 @@
 #define BOOST_ASIO_DISABLE_FENCED_BLOCK
 #endif
 
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstddef>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "export/http_routes.h"
 #include "export/listen_address.h"
+#include "export/socket_activation.h"
+#include "export/tls_context.h"
+#include "export/web_metrics.h"
 #include "util/log.h"
 
 namespace mg {
@@ -35,6 +48,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using namespace std::chrono_literals;
@@ -43,9 +57,10 @@ using namespace std::chrono_literals;
 // bytes), so held-open ones (idle, or slowloris: a header byte a second) no
 // longer starve scrapes as civetweb's thread-per-connection did. What bounds
 // them is time and number:
-//  - the request head (line and headers) must be complete 3s after accept.
-//    tcp_stream's expiry is a point in time set once, so dripping bytes does
-//    not extend it. Prometheus sends its request at once: 3s is generous.
+//  - the request head (line and headers) must be complete 3s after accept,
+//    the TLS handshake before it included. tcp_stream's expiry is a point in
+//    time set once, so dripping bytes does not extend it. Prometheus sends
+//    its hello and its request at once: 3s is generous.
 //  - the answer must be written within 10s: a big metrics page to a client
 //    that does not read would otherwise hold the connection forever.
 //  - 1024 connections at once; more are closed as soon as accepted, so a
@@ -87,18 +102,47 @@ bool asks_for_another_version(std::string_view received) {
          digit(version[7]) && line.find(' ') < line.size() - 9;
 }
 
+// Go's answer, word for word, to a plain HTTP request on a TLS port. It
+// carries no metrics, and costs no handshake.
+constexpr std::string_view kPlainHttpOnTls =
+    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+
+// An OpenSSL context for Asio's streams, built once per TlsContext: each
+// connection holds the one it was accepted with, so a rotation never changes
+// a handshake under way, and the TlsContext its verify callback reads stays
+// alive with it.
+struct ServingTls {
+  explicit ServingTls(std::shared_ptr<const TlsContext> t)
+      : tls(std::move(t)), asio(up_ref(tls->native())) {}
+  std::shared_ptr<const TlsContext> tls;
+  ssl::context asio;  // owns one reference of tls's SSL_CTX
+
+ private:
+  static SSL_CTX* up_ref(SSL_CTX* ctx) {
+    SSL_CTX_up_ref(ctx);
+    return ctx;
+  }
+};
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 // One client connection, from accept to close. Only the I/O thread touches
 // it: a handler lane gets a copy of the parsed request and posts the answer
-// back.
-class Connection : public std::enable_shared_from_this<Connection> {
+// back. Stream is beast::tcp_stream, or TlsStream over one.
+template <class Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Connection(tcp::socket socket, const HttpRoutes& routes, Lanes& lanes,
-             std::atomic<std::size_t>& open)
-      : stream_(std::move(socket)),
+  Connection(tcp::socket socket, std::shared_ptr<ServingTls> tls, const HttpRoutes& routes,
+             Lanes& lanes, std::atomic<std::size_t>& open, WebMetrics& metrics)
+      : tls_(std::move(tls)),
+        stream_(make_stream(std::move(socket), tls_.get())),
         buffer_(kMaxRequestHead),
         routes_(routes),
         lanes_(lanes),
-        open_(open) {
+        open_(open),
+        metrics_(metrics) {
     open_.fetch_add(1, std::memory_order_relaxed);
   }
   ~Connection() { open_.fetch_sub(1, std::memory_order_relaxed); }
@@ -107,17 +151,98 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start() {
     parser_.header_limit(kMaxRequestHead);
-    stream_.expires_after(kHeadDeadline);
-    http::async_read_header(
-        stream_, buffer_, parser_,
-        [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+    tcp_layer().expires_after(kHeadDeadline);
+    if constexpr (kTls) {
+      // The first bytes tell a TLS hello from a plain request.
+      beast::async_detect_ssl(stream_.next_layer(), buffer_,
+                              [self = this->shared_from_this()](error_code ec, bool is_tls) {
+                                self->on_detected(ec, is_tls);
+                              });
+    } else {
+      read_head();
+    }
   }
 
  private:
+  static Stream make_stream(tcp::socket socket, ServingTls* tls) {
+    if constexpr (kTls) {
+      return Stream(beast::tcp_stream(std::move(socket)), tls->asio);
+    } else {
+      (void)tls;
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  void read_head() {
+    http::async_read_header(
+        stream_, buffer_, parser_,
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_detected(error_code ec, bool is_tls) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted) failed(ec);
+      return;
+    }
+    if (!is_tls) {
+      metrics_.handshake_failed(TlsFailure::kPlainHttp);
+      tcp_layer().expires_after(kWriteDeadline);
+      asio::async_write(tcp_layer(), asio::buffer(kPlainHttpOnTls.data(), kPlainHttpOnTls.size()),
+                        [self = this->shared_from_this()](error_code werr, std::size_t) {
+                          if (!werr) self->linger_tcp();
+                        });
+      return;
+    }
+    if constexpr (kTls) {
+      stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                              [self = this->shared_from_this()](error_code herr, std::size_t used) {
+                                self->on_handshake(herr, used);
+                              });
+    }
+  }
+
+  void on_handshake(error_code ec, std::size_t used) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted) failed(ec);
+      return;
+    }
+    buffer_.consume(used);
+    read_head();
+  }
+
+  // Counts and logs a TLS handshake that did not complete; the connection
+  // then closes with this object.
+  void failed(error_code ec) {
+    TlsFailure reason = TlsFailure::kOther;
+    if (ec == beast::error::timeout) {
+      reason = TlsFailure::kTimeout;
+    } else if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+               ec == ssl::error::stream_truncated) {
+      reason = TlsFailure::kEof;
+    } else if (ec.category() == asio::error::get_ssl_category()) {
+      if constexpr (kTls) {
+        reason =
+            TlsContext::classify(static_cast<unsigned long>(ec.value()), stream_.native_handle());
+      }
+    }
+    metrics_.handshake_failed(reason);
+    if (log::enabled(log::Level::kDebug)) {
+      // A timed-out socket is closed already and has no peer to ask for.
+      error_code no_peer;
+      const auto peer = tcp_layer().socket().remote_endpoint(no_peer);
+      log::debug("tls handshake failed",
+                 {{"reason", to_string(reason)},
+                  {"err", ec.message()},
+                  {"peer", no_peer ? std::string("?") : peer.address().to_string()}});
+    }
+  }
+
   void on_head(error_code ec) {
     if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
         ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
+        ec == asio::error::operation_aborted || ec == ssl::error::stream_truncated) {
       return;  // nobody to answer; tcp_stream has closed a timed-out socket
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
@@ -159,31 +284,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
       answer_slowly(std::move(request), head_only);
       return;
     }
-    asio::post(lanes_.quick,
-               [self = shared_from_this(), request = std::move(request), head_only]() mutable {
-                 if (auto response = self->routes_.answer(request, Bcrypt::kNotHere)) {
-                   self->send_back(std::move(*response), head_only);
-                 } else {
-                   self->answer_slowly(std::move(request), head_only);
-                 }
-               });
+    asio::post(lanes_.quick, [self = this->shared_from_this(), request = std::move(request),
+                              head_only]() mutable {
+      if (auto response = self->routes_.answer(request, Bcrypt::kNotHere)) {
+        self->send_back(std::move(*response), head_only);
+      } else {
+        request.rate_checked = true;
+        self->answer_slowly(std::move(request), head_only);
+      }
+    });
   }
 
   // On the slow lane; called from the I/O thread or the quick lane, it only
   // posts, and touches nothing of the connection but the immutable parts.
   void answer_slowly(HttpRequest request, bool head_only) {
-    asio::post(lanes_.slow,
-               [self = shared_from_this(), request = std::move(request), head_only]() mutable {
-                 self->send_back(*self->routes_.answer(request, Bcrypt::kAllowed), head_only);
-               });
+    asio::post(lanes_.slow, [self = this->shared_from_this(), request = std::move(request),
+                             head_only]() mutable {
+      self->send_back(*self->routes_.answer(request, Bcrypt::kAllowed), head_only);
+    });
   }
 
   // From a lane back to the I/O thread.
   void send_back(HttpResponse response, bool head_only) {
-    asio::post(stream_.get_executor(),
-               [self = shared_from_this(), head_only, response = std::move(response)]() mutable {
-                 self->respond(head_only, std::move(response));
-               });
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), head_only,
+                                        response = std::move(response)]() mutable {
+      self->respond(head_only, std::move(response));
+    });
   }
 
   void respond(bool head_only, HttpResponse r) {
@@ -194,54 +320,79 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response_.content_length(r.body.size());
     response_.keep_alive(false);
     if (!head_only) response_.body() = std::move(r.body);
-    stream_.expires_after(kWriteDeadline);
-    http::async_write(stream_, response_, [self = shared_from_this()](error_code ec, std::size_t) {
-      if (!ec) self->linger();
-    });
+    tcp_layer().expires_after(kWriteDeadline);
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this()](error_code ec, std::size_t) {
+                        if (!ec) self->linger();
+                      });
   }
 
   void linger() {
+    if constexpr (kTls) {
+      // close_notify, then the client's own, within the linger deadline: the
+      // TLS shutdown reads what the client still sends, as drain() does.
+      tcp_layer().expires_after(kLingerDeadline);
+      stream_.async_shutdown([self = this->shared_from_this()](error_code) {});
+    } else {
+      linger_tcp();
+    }
+  }
+
+  void linger_tcp() {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.clear();
-    stream_.expires_after(kLingerDeadline);
+    tcp_layer().expires_after(kLingerDeadline);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(buffer_.prepare(512),
-                            [self = shared_from_this()](error_code ec, std::size_t) {
-                              if (!ec) self->drain();
-                            });
+    tcp_layer().async_read_some(buffer_.prepare(512),
+                                [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                  if (!ec) self->drain();
+                                });
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ServingTls> tls_;  // null on a plain connection
+  Stream stream_;
   beast::flat_buffer buffer_;
   http::request_parser<http::empty_body> parser_;
   http::response<http::string_body> response_;
   const HttpRoutes& routes_;
   Lanes& lanes_;
   std::atomic<std::size_t>& open_;
+  WebMetrics& metrics_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
   HttpOptions options;
-  std::unique_ptr<LiveWebConfig> web;  // null without --web.config.file
+  std::shared_ptr<LiveWebConfig> web;  // null without --web.config.file
   std::unique_ptr<HttpRoutes> routes;
+  std::shared_ptr<WebMetrics> metrics;
+  // Whether every listener speaks TLS: fixed at start, as a reload cannot
+  // turn TLS on or off.
+  bool tls = false;
+
+  struct Listener {
+    std::string address;  // as given, or "fd N" of socket activation
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::unique_ptr<asio::steady_timer> accept_pause;
+    int port = 0;
+  };
 
   // Set by start(), cleared by stop(); the order of destruction matters (the
   // pool's queued work holds connections, whose sockets belong to io).
   std::unique_ptr<asio::io_context> io;
-  std::unique_ptr<tcp::acceptor> acceptor;
-  std::unique_ptr<asio::steady_timer> accept_pause;
+  std::vector<Listener> listeners;
   std::unique_ptr<Lanes> lanes;
   std::thread io_thread;
   std::atomic<std::size_t> open_connections{0};
-  int bound_port = 0;
+  // The TLS context new connections get; the I/O thread only.
+  std::shared_ptr<ServingTls> serving;
 
-  void listen(const std::string& address, const ListenAddress& where) {
+  Listener listen(const std::string& address, const ListenAddress& where) {
     auto fail = [&](const std::string& why) {
       throw std::runtime_error("cannot listen on \"" + address + "\": " + why);
     };
@@ -263,15 +414,15 @@ struct HttpServer::Impl {
         }
       }
     }
-    acceptor = std::make_unique<tcp::acceptor>(*io);
+    Listener l{address, std::make_unique<tcp::acceptor>(*io), nullptr, 0};
     auto open_and_bind = [&](const tcp::endpoint& at) {
       error_code err;
-      if (acceptor->is_open()) acceptor->close(err);
-      acceptor->open(at.protocol(), err);
+      if (l.acceptor->is_open()) l.acceptor->close(err);
+      l.acceptor->open(at.protocol(), err);
       // Every address means IPv4 too, through the one IPv6 socket.
-      if (!err && where.host.empty()) acceptor->set_option(asio::ip::v6_only(false), err);
-      if (!err) acceptor->set_option(tcp::acceptor::reuse_address(true), err);
-      if (!err) acceptor->bind(at, err);
+      if (!err && where.host.empty()) l.acceptor->set_option(asio::ip::v6_only(false), err);
+      if (!err) l.acceptor->set_option(tcp::acceptor::reuse_address(true), err);
+      if (!err) l.acceptor->bind(at, err);
       return err;
     };
     ec = open_and_bind(endpoint);
@@ -279,31 +430,56 @@ struct HttpServer::Impl {
     if (ec && where.host.empty() && ec != asio::error::address_in_use) {
       ec = open_and_bind(tcp::endpoint(tcp::v4(), where.port));
     }
-    if (!ec) acceptor->listen(kListenBacklog, ec);
+    if (!ec) l.acceptor->listen(kListenBacklog, ec);
     if (ec) fail(ec.message());
-    bound_port = acceptor->local_endpoint().port();
+    l.port = l.acceptor->local_endpoint().port();
+    return l;
   }
 
-  void accept() {
-    acceptor->async_accept([this](error_code ec, tcp::socket socket) {
+  // A socket systemd bound and listens on.
+  Listener adopt(int fd) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    Listener l{"fd " + std::to_string(fd), std::make_unique<tcp::acceptor>(*io), nullptr, 0};
+    error_code ec;
+    l.acceptor->assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec)
+      throw std::runtime_error("--web.systemd-socket: fd " + std::to_string(fd) + ": " +
+                               ec.message());
+    l.port = l.acceptor->local_endpoint(ec).port();
+    return l;
+  }
+
+  void accept(Listener& l) {
+    l.acceptor->async_accept([this, &l](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (ec) {
         // Out of file descriptors, mostly: accepting again at once would spin
         // the I/O thread on the same error.
         log::debug("http accept failed", {{"error", ec.message()}});
-        accept_pause->expires_after(100ms);
-        accept_pause->async_wait([this](error_code wait) {
-          if (!wait) accept();
+        l.accept_pause->expires_after(100ms);
+        l.accept_pause->async_wait([this, &l](error_code wait) {
+          if (!wait) accept(l);
         });
         return;
       }
       if (open_connections.load(std::memory_order_relaxed) >= kMaxConnections) {
         error_code ignored;
         socket.close(ignored);
+      } else if (tls) {
+        // The certificate in force now: a rotation reaches the next handshake.
+        std::shared_ptr<const TlsContext> now = web->current()->tls();
+        if (!serving || serving->tls != now) serving = std::make_shared<ServingTls>(std::move(now));
+        std::make_shared<Connection<TlsStream>>(std::move(socket), serving, *routes, *lanes,
+                                                open_connections, *metrics)
+            ->start();
       } else {
-        std::make_shared<Connection>(std::move(socket), *routes, *lanes, open_connections)->start();
+        std::make_shared<Connection<beast::tcp_stream>>(std::move(socket), nullptr, *routes, *lanes,
+                                                        open_connections, *metrics)
+            ->start();
       }
-      accept();
+      accept(l);
     });
   }
 
@@ -318,10 +494,9 @@ struct HttpServer::Impl {
     lanes->quick.join();
     lanes->slow.join();
     lanes.reset();
-    accept_pause.reset();
-    acceptor.reset();
+    listeners.clear();
+    serving.reset();
     io.reset();
-    bound_port = 0;
   }
 };
 
@@ -329,11 +504,13 @@ HttpServer::HttpServer(HttpOptions options, HttpHandlers handlers)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   if (impl_->options.web_config) {
-    impl_->web = std::make_unique<LiveWebConfig>(std::move(*impl_->options.web_config));
+    impl_->web = std::make_shared<LiveWebConfig>(std::move(*impl_->options.web_config));
     impl_->options.web_config.reset();
+    impl_->tls = impl_->web->current()->tls() != nullptr;
   }
   impl_->routes =
       std::make_unique<HttpRoutes>(impl_->options, std::move(handlers), impl_->web.get());
+  impl_->metrics = std::make_shared<WebMetrics>(impl_->web);
 }
 
 HttpServer::~HttpServer() {
@@ -342,27 +519,47 @@ HttpServer::~HttpServer() {
 
 void HttpServer::start() {
   if (impl_->io) return;
-  const std::string& address = impl_->options.listen_address;
   const std::string& path = impl_->options.telemetry_path;
   if (path.empty() || path.front() != '/') {
     throw std::invalid_argument("telemetry path \"" + path + "\" must start with '/'");
   }
-  const ListenAddress where = parse_listen_address(address);
+  std::vector<std::pair<std::string, ListenAddress>> addresses;
+  if (!impl_->options.systemd_socket) {
+    if (impl_->options.listen_addresses.empty()) {
+      throw std::invalid_argument("--web.listen-address: no address to listen on");
+    }
+    for (const auto& address : impl_->options.listen_addresses) {
+      addresses.emplace_back(address, parse_listen_address(address));
+    }
+  }
   impl_->io = std::make_unique<asio::io_context>(1);
   try {
-    impl_->listen(address, where);
+    if (impl_->options.systemd_socket) {
+      for (int fd : take_systemd_sockets()) impl_->listeners.push_back(impl_->adopt(fd));
+    }
+    for (const auto& [address, where] : addresses) {
+      impl_->listeners.push_back(impl_->listen(address, where));
+    }
   } catch (...) {
-    impl_->acceptor.reset();
+    impl_->listeners.clear();
     impl_->io.reset();
     throw;
   }
-  impl_->accept_pause = std::make_unique<asio::steady_timer>(*impl_->io);
   impl_->lanes = std::make_unique<Lanes>();
-  impl_->accept();
+  for (auto& l : impl_->listeners) {
+    l.accept_pause = std::make_unique<asio::steady_timer>(*impl_->io);
+    impl_->accept(l);
+  }
   impl_->io_thread = std::thread([io = impl_->io.get()] { io->run(); });
-  if (impl_->web) impl_->web->start();
-  log::info("listening",
-            {{"address", address}, {"port", impl_->bound_port}, {"telemetry_path", path}});
+  if (impl_->web) {
+    impl_->web->start();
+    LiveWebConfig::log_loaded(*impl_->web->current(), "web config loaded");
+  }
+  for (const auto& l : impl_->listeners) {
+    log::info(
+        "listening",
+        {{"address", l.address}, {"port", l.port}, {"telemetry_path", path}, {"tls", impl_->tls}});
+  }
 }
 
 void HttpServer::stop() {
@@ -372,7 +569,17 @@ void HttpServer::stop() {
 }
 
 int HttpServer::port() const {
-  return impl_->bound_port;
+  return impl_->listeners.empty() ? 0 : impl_->listeners.front().port;
+}
+
+std::vector<int> HttpServer::ports() const {
+  std::vector<int> out;
+  for (const auto& l : impl_->listeners) out.push_back(l.port);
+  return out;
+}
+
+std::shared_ptr<const prometheus::Collectable> HttpServer::self_metrics() const {
+  return impl_->metrics;
 }
 
 }  // namespace mg

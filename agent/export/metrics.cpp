@@ -144,6 +144,8 @@ struct Metrics::Impl {
   std::map<std::string, RuleSeries> rules;
 
   SnapshotText snapshot;
+  mutable std::mutex extra_mu;
+  std::vector<std::shared_ptr<const prometheus::Collectable>> extra;
   // The size of the last page, so the next one is built without regrowing.
   mutable std::atomic<std::size_t> last_size{0};
   SelfMetrics self;
@@ -313,14 +315,25 @@ void Metrics::config_reloaded(bool success, double unix_time) {
   if (success) impl_->reload_time.Set(unix_time);
 }
 
+void Metrics::add_collectable(std::shared_ptr<const prometheus::Collectable> collectable) {
+  std::lock_guard lock(impl_->extra_mu);
+  impl_->extra.push_back(std::move(collectable));
+}
+
 std::string Metrics::render() const {
   // The few dozen series of the registry and the process's own figures go
   // through prometheus-cpp's serializer; the per-process ones are written
   // directly (SnapshotText).
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
-  auto more = impl_->self.Collect();
-  families.insert(families.end(), std::make_move_iterator(more.begin()),
-                  std::make_move_iterator(more.end()));
+  auto append = [&families](std::vector<prometheus::MetricFamily> more) {
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  };
+  append(impl_->self.Collect());
+  {
+    std::lock_guard lock(impl_->extra_mu);
+    for (const auto& c : impl_->extra) append(c->Collect());
+  }
   std::ostringstream serialized;
   prometheus::TextSerializer().Serialize(serialized, families);
   std::string out = std::move(serialized).str();

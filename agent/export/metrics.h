@@ -12,8 +12,9 @@
 #include "export/snapshot.h"
 
 namespace prometheus {
+class Collectable;
 class Registry;
-}
+}  // namespace prometheus
 
 namespace mg {
 
@@ -54,6 +55,10 @@ class Metrics {
   void memory_read(std::uint64_t reads, double seconds);
   void scan_error(const std::string& reason, double count = 1);
   void config_reloaded(bool success, double unix_time);
+
+  // Families that another part collects itself (the HTTP endpoint's own),
+  // rendered with the rest from then on.
+  void add_collectable(std::shared_ptr<const prometheus::Collectable> collectable);
 
   // The whole exposition in Prometheus text format 0.0.4.
   std::string render() const;

@@ -9,13 +9,19 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_set>
 
 #include "config/config_loader.h"
+#include "config/units.h"
+#include "export/rate_limiter.h"
+#include "export/tls_context.h"
 #include "reload/config_watcher.h"
 #include "util/log.h"
 
@@ -130,6 +136,10 @@ class ErrorList {
       << ": " << key << ": " << reason;
     errors_.push_back(s.str());
   }
+  void add(const YamlSpot& at, const std::string& key, const std::string& reason) {
+    errors_.push_back(file_ + ':' + std::to_string(at.line) + ':' + std::to_string(at.column) +
+                      ": " + key + ": " + reason);
+  }
   void add_plain(const std::string& reason) { errors_.push_back(file_ + ": " + reason); }
   std::vector<std::string>& list() { return errors_; }
 
@@ -137,11 +147,6 @@ class ErrorList {
   std::string file_;
   std::vector<std::string> errors_;
 };
-
-// exporter-toolkit reads a null or empty tls_server_config as plain HTTP.
-bool is_empty(const YAML::Node& n) {
-  return n.IsNull() || (n.IsMap() && n.size() == 0);
-}
 
 void parse_users(const YAML::Node& node, ErrorList& errors,
                  std::map<std::string, std::string>& users) {
@@ -224,6 +229,56 @@ void parse_http_server_config(const YAML::Node& node, ErrorList& errors,
   }
 }
 
+// rate_limit: {interval, burst}. An interval is a Go duration ("1s") or, as
+// yaml.v2 reads a time.Duration, an integer of nanoseconds.
+std::shared_ptr<RateLimiter> parse_rate_limit(const YAML::Node& node, ErrorList& errors) {
+  if (node.IsNull()) return nullptr;
+  if (!node.IsMap()) {
+    errors.add(node.Mark(), "rate_limit", "must be a mapping with interval and burst");
+    return nullptr;
+  }
+  std::optional<Duration> interval;
+  long long burst = 0;
+  YAML::Mark burst_at = node.Mark();
+  bool ok = true;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const std::string value = kv.second.IsScalar() ? kv.second.Scalar() : std::string();
+    if (key == "interval") {
+      long long ns = 0;
+      if (!value.empty() && YAML::convert<long long>::decode(kv.second, ns) && ns >= 0) {
+        interval = Duration(ns);
+      } else {
+        interval = parse_duration(value);
+      }
+      if (!interval) {
+        errors.add(kv.second.Mark(), "rate_limit.interval",
+                   "must be a duration (100ms, 1s, 1m); 0 turns the limit off");
+        ok = false;
+      }
+    } else if (key == "burst") {
+      burst_at = kv.second.Mark();
+      if (!kv.second.IsScalar() || !YAML::convert<long long>::decode(kv.second, burst) ||
+          burst < 0 || burst > 1000000) {
+        errors.add(kv.second.Mark(), "rate_limit.burst",
+                   "must be a whole number from 0 to 1000000");
+        ok = false;
+      }
+    } else {
+      errors.add(kv.first.Mark(), "rate_limit." + key, "unknown key");
+      ok = false;
+    }
+  }
+  if (!ok || !interval || interval->count() == 0) return nullptr;
+  if (burst < 1) {
+    // exporter-toolkit would then refuse every request.
+    errors.add(burst_at, "rate_limit.burst",
+               "must be at least 1 with an interval (0 would refuse every request)");
+    return nullptr;
+  }
+  return std::make_shared<RateLimiter>(*interval, static_cast<int>(burst));
+}
+
 }  // namespace
 
 struct WebConfig::Cache {
@@ -268,7 +323,7 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
   WebConfig config;
   config.cache_ = std::make_shared<Cache>();
   config.path_ = path;
-  config.content_hash_ = config_content_hash(content);
+  config.content_hash_ = ConfigWatcher::content_hash({{path, content}});
   if (root.IsNull()) {  // an empty file: no auth, like exporter-toolkit
     config.empty_file_ = true;
     return config;
@@ -282,19 +337,41 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
     if (key == "basic_auth_users") {
       parse_users(kv.second, errors, config.users_);
     } else if (key == "tls_server_config") {
-      if (!is_empty(kv.second)) {
-        errors.add(kv.first.Mark(), key,
-                   "TLS is not supported; terminate TLS in front of memoryguard (a reverse "
-                   "proxy, a service mesh or kube-rbac-proxy)");
-      }
+      // Relative paths are relative to the web config's directory.
+      const std::string dir = std::filesystem::path(path).parent_path().string();
+      config.tls_config_ =
+          parse_tls_server_config(kv.first, kv.second, dir.empty() ? "." : dir,
+                                  [&](const YAML::Mark& at, const std::string& k,
+                                      const std::string& why) { errors.add(at, k, why); });
     } else if (key == "http_server_config") {
       parse_http_server_config(kv.second, errors, config.headers_);
+    } else if (key == "rate_limit") {
+      config.limiter_ = parse_rate_limit(kv.second, errors);
     } else {
       errors.add(kv.first.Mark(), key, "unknown key");
     }
   }
   if (!errors.list().empty()) return std::move(errors.list());
+  if (config.tls_config_.enabled) {
+    auto built = TlsContext::build(config.tls_config_);
+    if (auto* problems = std::get_if<std::vector<TlsLoadError>>(&built)) {
+      for (const auto& p : *problems) errors.add(p.at, p.key, p.reason);
+      return std::move(errors.list());
+    }
+    config.tls_ = std::get<std::shared_ptr<const TlsContext>>(std::move(built));
+    std::vector<std::pair<std::string, std::string>> files{{path, content}};
+    for (const auto& f : config.tls_->files_read()) files.emplace_back(f.path, f.content);
+    config.content_hash_ = ConfigWatcher::content_hash(files);
+  }
   return config;
+}
+
+std::vector<std::string> WebConfig::watched_files() const {
+  std::vector<std::string> out{path_};
+  if (tls_) {
+    for (const auto& f : tls_->files_read()) out.push_back(f.path);
+  }
+  return out;
 }
 
 AuthResult WebConfig::authenticate(const std::string& user, const std::string& password,
@@ -346,8 +423,8 @@ LiveWebConfig::~LiveWebConfig() {
 
 void LiveWebConfig::start() {
   if (path_.empty() || watcher_) return;
-  watcher_ = std::make_unique<ConfigWatcher>(
-      path_, [this] { reload(); }, current()->content_hash());
+  watcher_ = std::make_unique<ConfigWatcher>([this] { return current()->watched_files(); },
+                                             [this] { reload(); }, current()->content_hash());
   watcher_->start();
 }
 
@@ -368,33 +445,64 @@ LiveWebConfig::Counts LiveWebConfig::counts() const {
 
 bool LiveWebConfig::reload() {
   if (path_.empty()) return false;
+  auto reject = [this](const std::string& why) {
+    log::error("web config not reloaded; the previous one stays in force",
+               {{"file", path_}, {"err", why}});
+    std::lock_guard lock(mu_);
+    ++counts_.rejected;
+    counts_.last_ok = false;
+    return false;
+  };
   auto loaded = WebConfig::load(path_);
   if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
     std::string joined;
     for (const auto& e : *errors) joined += (joined.empty() ? "" : "; ") + e;
-    log::error("web config not reloaded; the previous one stays in force",
-               {{"file", path_}, {"err", joined}});
-    std::lock_guard lock(mu_);
-    ++counts_.rejected;
-    return false;
+    return reject(joined);
   }
   auto next = std::make_shared<WebConfig>(std::get<WebConfig>(std::move(loaded)));
-  if (next->empty_file() && current()->auth_required()) {
-    log::error("web config not reloaded; the previous one stays in force",
-               {{"file", path_},
-                {"err",
-                 "the file is empty (caught mid-write?); write `basic_auth_users: {}` to "
-                 "turn basic auth off"}});
+  const std::shared_ptr<const WebConfig> now = current();
+  // Every file read as before: a touch, or a watcher that saw its own files
+  // change set. Nothing to swap, and the logins stay remembered.
+  if (next->content_hash() == now->content_hash()) {
     std::lock_guard lock(mu_);
-    ++counts_.rejected;
-    return false;
+    counts_.last_ok = true;
+    return true;
+  }
+  if (next->empty_file() && now->auth_required()) {
+    return reject(
+        "the file is empty (caught mid-write?); write `basic_auth_users: {}` to turn basic auth "
+        "off");
+  }
+  if ((next->tls() != nullptr) != (now->tls() != nullptr)) {
+    return reject(next->tls() ? "it turns TLS on, which needs a restart of memoryguard"
+                              : "it turns TLS off, which needs a restart of memoryguard");
   }
   next->set_bcrypt_wait(bcrypt_wait_);
-  log::info("web config reloaded", {{"file", path_}, {"users", next->user_count()}});
+  log_loaded(*next, "web config reloaded");
   std::lock_guard lock(mu_);
   current_ = std::move(next);
   ++counts_.loaded;
+  counts_.last_ok = true;
   return true;
+}
+
+void LiveWebConfig::log_loaded(const WebConfig& config, const char* message) {
+  std::vector<log::Field> fields{{"file", config.path()}, {"users", config.user_count()}};
+  if (const auto& tls = config.tls()) {
+    const auto& c = tls->config();
+    fields.emplace_back("tls_subject", tls->subject());
+    fields.emplace_back("tls_serial", tls->serial());
+    const std::time_t expiry = static_cast<std::time_t>(tls->not_after());
+    char when[32] = "?";
+    std::tm tm{};
+    if (gmtime_r(&expiry, &tm) != nullptr) std::strftime(when, sizeof when, "%FT%TZ", &tm);
+    fields.emplace_back("tls_not_after", std::string(when));
+    fields.emplace_back("client_auth_type", std::string(to_string(c.client_auth)));
+  }
+  log::write(log::Level::kInfo, message, fields);
+  for (const auto& w : config.tls() ? config.tls()->warnings() : std::vector<std::string>{}) {
+    log::warn("web config: " + w, {{"file", config.path()}});
+  }
 }
 
 }  // namespace mg

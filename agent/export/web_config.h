@@ -1,6 +1,8 @@
 #pragma once
-// --web.config.file in the exporter-toolkit format. Basic auth with bcrypt
-// hashes; verification results are cached because bcrypt is slow on purpose.
+// --web.config.file in the exporter-toolkit format: TLS (tls_server_config,
+// see tls_config.h and tls_context.h), response headers, and basic auth with
+// bcrypt hashes, whose verification results are cached because bcrypt is
+// slow on purpose.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -11,7 +13,12 @@
 #include <variant>
 #include <vector>
 
+#include "export/tls_config.h"
+
 namespace mg {
+
+class RateLimiter;
+class TlsContext;
 
 class ConfigWatcher;
 
@@ -51,9 +58,16 @@ class WebConfig {
   std::chrono::milliseconds bcrypt_wait() const { return bcrypt_wait_; }
   // http_server_config.headers: added to every response.
   const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
-  // The file it was read from, and the hash of what was read (as
-  // config_content_hash computes it), for LiveWebConfig.
+  // rate_limit: null when there is none (no interval, or 0).
+  RateLimiter* rate_limiter() const { return limiter_.get(); }
+  // tls_server_config, and the context built from it; null for plain HTTP.
+  const TlsServerConfig& tls_config() const { return tls_config_; }
+  const std::shared_ptr<const TlsContext>& tls() const { return tls_; }
+  // The file it was read from, and every file it read (the certificates
+  // too), with the hash of what was read there (as ConfigWatcher computes
+  // it), for LiveWebConfig.
   const std::string& path() const { return path_; }
+  std::vector<std::string> watched_files() const;
   const std::string& content_hash() const { return content_hash_; }
   // The file held no YAML at all (empty, or comments only).
   bool empty_file() const { return empty_file_; }
@@ -61,6 +75,9 @@ class WebConfig {
  private:
   std::map<std::string, std::string> users_;  // user -> bcrypt hash
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::shared_ptr<RateLimiter> limiter_;
+  TlsServerConfig tls_config_;
+  std::shared_ptr<const TlsContext> tls_;
   std::string path_;
   std::string content_hash_;
   bool empty_file_ = false;
@@ -71,14 +88,19 @@ class WebConfig {
   std::shared_ptr<Cache> cache_;
 };
 
-// The web config in force now. The file is re-read when its content changes
-// (the same inotify-plus-poll watcher as the main config, so ConfigMap symlink
-// swaps are seen). A file that no longer loads is logged as an error and the
-// previous config stays in force: a typo must not open the endpoint, nor lock
-// Prometheus out. A file that vanishes also leaves the previous one in force,
+// The web config in force now. The file is re-read when its content, or that
+// of a certificate, key or client CA file it names, changes (the same
+// inotify-plus-poll watcher as the main config, so ConfigMap and Secret
+// symlink swaps are seen, and so are certificates rewritten in place). A file
+// that no longer loads is logged as an error and the previous config stays in
+// force: a typo must not open the endpoint, nor lock Prometheus out, and a bad
+// new certificate (a key that does not match it yet, mid-rotation) leaves the
+// old one serving. A file that vanishes also leaves the previous one in force,
 // and so does one that turns empty while auth is on: that is a file caught
 // mid-write far more often than a wish to open the endpoint, which
-// `basic_auth_users: {}` states explicitly.
+// `basic_auth_users: {}` states explicitly. Turning TLS on or off takes a
+// restart: a reload that would do it is refused, so an edit can never drop an
+// endpoint to plain HTTP.
 class LiveWebConfig {
  public:
   explicit LiveWebConfig(WebConfig initial);
@@ -92,10 +114,13 @@ class LiveWebConfig {
   std::shared_ptr<const WebConfig> current() const;
   // Re-reads the file now; false when it did not load (the old one stays).
   bool reload();
+  // Logs one line about the config in force (its TLS certificate, say).
+  static void log_loaded(const WebConfig& config, const char* message);
 
   struct Counts {
     std::uint64_t loaded = 0;    // successful re-reads
     std::uint64_t rejected = 0;  // re-reads that kept the old config
+    bool last_ok = true;         // the last re-read was not rejected
   };
   Counts counts() const;
 

@@ -18,7 +18,13 @@ namespace mg {
 
 ConfigWatcher::ConfigWatcher(std::string path, std::function<void()> on_change,
                              std::string loaded_hash, Duration poll)
-    : path_(std::move(path)),
+    : ConfigWatcher([path = std::move(path)] { return std::vector<std::string>{path}; },
+                    std::move(on_change), std::move(loaded_hash), poll) {}
+
+ConfigWatcher::ConfigWatcher(std::function<std::vector<std::string>()> paths,
+                             std::function<void()> on_change, std::string loaded_hash,
+                             Duration poll)
+    : paths_(std::move(paths)),
       on_change_(std::move(on_change)),
       poll_(poll),
       last_hash_(std::move(loaded_hash)) {}
@@ -27,26 +33,45 @@ ConfigWatcher::~ConfigWatcher() {
   stop();
 }
 
+std::string ConfigWatcher::content_hash(
+    const std::vector<std::pair<std::string, std::string>>& files) {
+  // One file: the loader's hash, so both agree on what "the same content"
+  // means.
+  if (files.size() == 1) return config_content_hash(files.front().second);
+  std::string all;
+  for (const auto& [path, content] : files) {
+    all += path + '\0' + config_content_hash(content) + '\n';
+  }
+  return config_content_hash(all);
+}
+
 std::string ConfigWatcher::current_hash() const {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  // The loader's hash, so both agree on what "the same content" means.
-  return config_content_hash(ss.str());
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const std::string& path : paths_()) {
+    std::ifstream in(path, std::ios::binary);
+    // A file missing for a moment (replaced by delete and create) is no change yet.
+    if (!in) return {};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    files.emplace_back(path, ss.str());
+  }
+  return content_hash(files);
 }
 
 void ConfigWatcher::add_watches() {
   constexpr uint32_t kMask =
       IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MODIFY;
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path p = fs::absolute(path_, ec);
-  inotify_add_watch(inotify_fd_, p.parent_path().c_str(), kMask);
-  // The directory the symlinks finally point into (e.g. ConfigMap ..data).
-  fs::path real = fs::canonical(p, ec);
-  if (!ec && real.parent_path() != p.parent_path()) {
-    inotify_add_watch(inotify_fd_, real.parent_path().c_str(), kMask);
+  for (const std::string& path : paths_()) {
+    std::error_code ec;
+    fs::path p = fs::absolute(path, ec);
+    // The same directory twice is one watch: inotify hands back the first.
+    inotify_add_watch(inotify_fd_, p.parent_path().c_str(), kMask);
+    // The directory the symlinks finally point into (e.g. ConfigMap ..data).
+    fs::path real = fs::canonical(p, ec);
+    if (!ec && real.parent_path() != p.parent_path()) {
+      inotify_add_watch(inotify_fd_, real.parent_path().c_str(), kMask);
+    }
   }
 }
 
@@ -56,7 +81,9 @@ void ConfigWatcher::start() {
   if (stop_fd_ < 0) {
     // Without a way to wake the thread it could not be stopped; the explicit
     // reloads (SIGHUP, /-/reload) still work.
-    log::warn("config file watching disabled: eventfd failed", {{"file", path_}});
+    const auto paths = paths_();
+    log::warn("config file watching disabled: eventfd failed",
+              {{"file", paths.empty() ? std::string() : paths.front()}});
     return;
   }
   inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "util/clock.h"
 
@@ -20,7 +22,18 @@ class ConfigWatcher {
   // made between loading and start() is not missed.
   ConfigWatcher(std::string path, std::function<void()> on_change, std::string loaded_hash = {},
                 Duration poll = std::chrono::seconds(2));
+  // Several files watched as one (a web config and the certificates it
+  // names): a change of any is a change. `paths` is asked again at each look,
+  // so the set follows what the last load named. `loaded_hash` is then
+  // content_hash() of the files as loaded.
+  ConfigWatcher(std::function<std::vector<std::string>()> paths, std::function<void()> on_change,
+                std::string loaded_hash = {}, Duration poll = std::chrono::seconds(2));
   ~ConfigWatcher();
+
+  // What the watcher compares, from each path and the bytes read there:
+  // config_content_hash of one file's bytes; of every path and hash for more.
+  static std::string content_hash(const std::vector<std::pair<std::string, std::string>>& files);
+
   void start();
   void stop();
 
@@ -29,7 +42,7 @@ class ConfigWatcher {
   std::string current_hash() const;
   void add_watches();
 
-  std::string path_;
+  std::function<std::vector<std::string>()> paths_;
   std::function<void()> on_change_;
   Duration poll_;
   std::string last_hash_;

@@ -305,7 +305,9 @@ TEST(DashboardLint, ShowsWhatTheSpecAsksFor) {
         "memoryguard_kill_failures_total", "memoryguard_rule_processes",
         "memoryguard_scan_duration_seconds_bucket", "memoryguard_scan_errors_total",
         "memoryguard_config_last_reload_successful",
-        "memoryguard_config_last_reload_success_timestamp_seconds", "memoryguard_build_info"}) {
+        "memoryguard_config_last_reload_success_timestamp_seconds", "memoryguard_build_info",
+        "memoryguard_tls_certificate_expiry_timestamp_seconds",
+        "memoryguard_tls_handshake_failures_total"}) {
     EXPECT_NE(all.find(metric), std::string::npos) << metric << " is on no panel";
   }
   EXPECT_NE(all.find("topk("), std::string::npos) << "no top processes panel";

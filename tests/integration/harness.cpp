@@ -357,6 +357,12 @@ RunResult run(const std::vector<std::string>& argv, const std::string& scratch_d
   return result;
 }
 
+mgt_pki::Runner pki_runner(const std::string& scratch_dir) {
+  return [scratch_dir](const std::vector<std::string>& argv) {
+    return run(argv, scratch_dir).exit_code() == 0;
+  };
+}
+
 std::string helper_path(const std::string& name) {
   return std::string(MG_HELPERS_DIR) + "/" + name;
 }
@@ -634,11 +640,23 @@ bool Agent::wait_healthy(Clock::duration timeout) {
   return false;
 }
 
+void Agent::set_tls(mgt_pki::TlsClientOptions options) {
+  options.port = port_;
+  tls_ = std::make_unique<mgt_pki::TlsClient>(std::move(options));
+}
+
+HttpResponse Agent::request(const std::string& method, const std::string& path) const {
+  if (!tls_) return http_request(port_, method, path, authorization_);
+  const auto reply = tls_->request(
+      method, path, authorization_.empty() ? "" : "Authorization: " + authorization_ + "\r\n");
+  return HttpResponse{reply.status, reply.body};
+}
+
 HttpResponse Agent::get(const std::string& path) const {
-  return http_request(port_, "GET", path, authorization_);
+  return request("GET", path);
 }
 HttpResponse Agent::post(const std::string& path) const {
-  return http_request(port_, "POST", path, authorization_);
+  return request("POST", path);
 }
 
 Scrape Agent::scrape() const {

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "integration/memory_cgroup.h"
+#include "pki/test_pki.h"
+#include "pki/tls_client.h"
 
 namespace mgt {
 
@@ -107,6 +109,8 @@ struct RunResult {
 // `scratch_dir`, and optionally stdin from a file.
 RunResult run(const std::vector<std::string>& argv, const std::string& scratch_dir,
               Clock::duration timeout = 20s, const std::string& stdin_path = "");
+// run() as a mgt_pki::Runner, for certificates made with openssl.
+mgt_pki::Runner pki_runner(const std::string& scratch_dir);
 
 // A helper from tests/helpers, started with its argv and waited for until it
 // prints "ready". `children` are the processes it reported ("child <pid>").
@@ -187,6 +191,9 @@ class Agent {
 
   // Sent with every request of this object from now on.
   void set_authorization(std::string value) { authorization_ = std::move(value); }
+  // Every request of this object from now on goes over TLS with these
+  // options (the port is the agent's).
+  void set_tls(mgt_pki::TlsClientOptions options);
 
   // Waits for /healthz to answer 200; false (with the log in the failure
   // message) if it exits or does not answer in time.
@@ -217,6 +224,8 @@ class Agent {
   Clock::time_point started_;
   bool stopped_ = false;
   std::string authorization_;
+  std::unique_ptr<mgt_pki::TlsClient> tls_;
+  HttpResponse request(const std::string& method, const std::string& path) const;
 };
 
 // ---- files and cgroups -------------------------------------------------------

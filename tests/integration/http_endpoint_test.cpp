@@ -1,6 +1,6 @@
 // The HTTP endpoint of the real binary under abuse: connections held open
 // (idle and slowloris), hostile requests, a web config that changes under it,
-// TLS asked for, and load from wrk (Debian's wrk package).
+// and load from wrk (Debian's wrk package). TLS has its own (tls_test.cpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -302,17 +302,6 @@ TEST_F(HttpWebConfig, AChangedFileTakesEffectWithoutRestartAndABadOneKeepsTheOld
   EXPECT_EQ(http_request(agent.port(), "GET", "/metrics", two).status, 200);
   EXPECT_EQ(http_request(agent.port(), "GET", "/metrics").status, 401);
   EXPECT_TRUE(agent.alive());
-}
-
-TEST_F(HttpWebConfig, TlsServerConfigIsAClearStartUpError) {
-  const std::string web = path("web.yml");
-  write_file(web, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
-  const RunResult r = run({binary_path(), "--config.file=" + write_config(rules_yaml(match_yaml())),
-                           "--web.config.file=" + web, "--web.listen-address=127.0.0.1:0"},
-                          dir());
-  EXPECT_EQ(r.exit_code(), 2) << r.err;
-  EXPECT_NE(r.err.find(web + ":1:1: tls_server_config: TLS is not supported"), std::string::npos)
-      << r.err;
 }
 
 // ---- load ------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 // The Prometheus and Grafana artifacts against the real tools: a real
-// Prometheus scrapes the real agent, which guards real processes and kills
-// one of them, and evaluates deploy/prometheus/alerts.yml. Then every query
-// of dashboards/memoryguard.json must run there and return data, every alert
-// rule must evaluate, and the "process killed" alert must go off.
+// Prometheus scrapes the real agent over HTTPS with a client certificate (as
+// a security policy would have it), the agent guards real processes and
+// kills one of them, and Prometheus evaluates deploy/prometheus/alerts.yml.
+// Then every query of dashboards/memoryguard.json must run there and return
+// data, every alert rule must evaluate, and the "process killed" alert must
+// go off. Then the agent's certificate is rotated while Prometheus scrapes.
 // (promtool's verdict on a live scrape is in metrics_test.cpp.)
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "deploy/dashboard_queries.h"
 #include "integration/harness.h"
 #include "integration/memory_cgroup.h"
+#include "pki/test_pki.h"
 
 namespace mgt {
 namespace {
@@ -46,6 +49,40 @@ std::size_t count_alerts(const std::string& rules_text) {
 
 class PrometheusE2E : public IntegrationTest {
  protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    if (access(kPrometheus, X_OK) != 0) GTEST_SKIP() << kPrometheus << " is not installed";
+    pki_ = std::make_unique<mgt_pki::TestPki>(dir(), pki_runner(dir()));
+    ca_ = pki_->ca("ca");
+    server_ = pki_->leaf("server", ca_, "IP:127.0.0.1,DNS:localhost");
+    client_ = pki_->leaf("prometheus", ca_, "DNS:prometheus");
+    ASSERT_TRUE(pki_->failed().empty()) << pki_->failed();
+  }
+
+  // node_exporter's kind of web config: TLS, and only Prometheus's client
+  // certificate (by its SAN) gets in.
+  std::string web_config() {
+    const std::string file = path("web.yml");
+    write_file(file, "tls_server_config:\n  cert_file: " + server_.cert +
+                         "\n  key_file: " + server_.key +
+                         "\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " +
+                         ca_.cert + "\n  client_allowed_sans: [prometheus]\n");
+    return file;
+  }
+
+  // An agent serving that config, healthy, that the harness reaches as
+  // Prometheus does.
+  Agent& tls_agent(const std::string& config) {
+    Agent& agent = launch_agent(config, {"--web.config.file=" + web_config()});
+    mgt_pki::TlsClientOptions o;
+    o.ca = ca_.cert;
+    o.cert = client_.cert;
+    o.key = client_.key;
+    agent.set_tls(o);
+    agent.wait_healthy();
+    return agent;
+  }
+
   void TearDown() override {
     if (ksm_.valid()) ksm_.kill_and_wait();
     if (prometheus_.valid()) {
@@ -76,9 +113,10 @@ class PrometheusE2E : public IntegrationTest {
         20s);
   }
 
-  // Prometheus on a free loopback port, scraping the agent (and the
-  // kube-state-metrics stand-in) every second and evaluating the
-  // repository's alert and recording rules every second.
+  // Prometheus on a free loopback port, scraping the agent over HTTPS with
+  // its client certificate (and the kube-state-metrics stand-in) every
+  // second, and evaluating the repository's alert and recording rules every
+  // second.
   bool start_prometheus(int agent_port) {
     port_ = free_port();
     const std::string config = path("prometheus.yml");
@@ -96,6 +134,12 @@ class PrometheusE2E : public IntegrationTest {
                    "/deploy/prometheus/kubernetes.rules.yml\n"
                    "scrape_configs:\n"
                    "  - job_name: memoryguard\n"
+                   "    scheme: https\n"
+                   "    tls_config:\n"
+                   "      ca_file: " +
+                   ca_.cert + "\n      cert_file: " + client_.cert +
+                   "\n      key_file: " + client_.key +
+                   "\n"
                    "    static_configs:\n"
                    "      - targets: ['127.0.0.1:" +
                    std::to_string(agent_port) +
@@ -160,11 +204,11 @@ class PrometheusE2E : public IntegrationTest {
   int ksm_port_ = 0;
   int port_ = 0;
   std::string log_path_;
+  std::unique_ptr<mgt_pki::TestPki> pki_;
+  mgt_pki::Issued ca_, server_, client_;
 };
 
 TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
-  if (access(kPrometheus, X_OK) != 0) GTEST_SKIP() << kPrometheus << " is not installed";
-
   // Two processes, in memory cgroups of the test's named as a pod's
   // container and as a systemd service, watched by rules of every scope and
   // condition, so that every family of the dashboard has series; another,
@@ -201,46 +245,48 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
   const std::string watched_match =
       "{ name: '^mgt_hog$', cmdline: '" + token() + " --mib=2[01]$' }";
   Agent& agent =
-      start_agent(write_config("interval: 200ms\n"
-                               "stats_frequency: 1s\n"
-                               "rules:\n"
-                               "  - name: watched\n"
-                               "    match: " +
-                               watched_match +
-                               "\n"
-                               "    limit: 1Gi\n"
-                               "  - name: per_cgroup\n"
-                               "    match: " +
-                               watched_match +
-                               "\n"
-                               "    limit: 1Gi\n"
-                               "    scope: cgroup\n"
-                               "  - name: working_set\n"
-                               "    match: " +
-                               watched_match +
-                               "\n"
-                               "    scope: cgroup\n"
-                               "    measure: working_set\n"
-                               "    limit: 1Gi\n"
-                               "  - name: cgroup_pressure\n"
-                               "    match: " +
-                               watched_match +
-                               "\n"
-                               "    scope: cgroup\n"
-                               "    pressure: {full: 99%}\n"
-                               "  - name: host\n"
-                               "    match: " +
-                               watched_match +
-                               "\n"
-                               "    pressure: {full: 99%, window: 60s}\n"
-                               "    available: {below: 1Ki}\n"
-                               "  - name: killer\n"
-                               "    match: { name: '^mgt_hog$', cmdline: '" +
-                               token() +
-                               " --mib=31$' }\n"
-                               "    limit: 10Mi\n"));
+      tls_agent(write_config("interval: 200ms\n"
+                             "stats_frequency: 1s\n"
+                             "rules:\n"
+                             "  - name: watched\n"
+                             "    match: " +
+                             watched_match +
+                             "\n"
+                             "    limit: 1Gi\n"
+                             "  - name: per_cgroup\n"
+                             "    match: " +
+                             watched_match +
+                             "\n"
+                             "    limit: 1Gi\n"
+                             "    scope: cgroup\n"
+                             "  - name: working_set\n"
+                             "    match: " +
+                             watched_match +
+                             "\n"
+                             "    scope: cgroup\n"
+                             "    measure: working_set\n"
+                             "    limit: 1Gi\n"
+                             "  - name: cgroup_pressure\n"
+                             "    match: " +
+                             watched_match +
+                             "\n"
+                             "    scope: cgroup\n"
+                             "    pressure: {full: 99%}\n"
+                             "  - name: host\n"
+                             "    match: " +
+                             watched_match +
+                             "\n"
+                             "    pressure: {full: 99%, window: 60s}\n"
+                             "    available: {below: 1Ki}\n"
+                             "  - name: killer\n"
+                             "    match: { name: '^mgt_hog$', cmdline: '" +
+                             token() +
+                             " --mib=31$' }\n"
+                             "    limit: 10Mi\n"));
   ASSERT_TRUE(start_prometheus(agent.port())) << "prometheus did not become ready";
   const std::string instance = "127.0.0.1:" + std::to_string(agent.port());
+  ASSERT_EQ(wait_for_data("up{job=\"memoryguard\"} == 1", 20s), "")
+      << "prometheus never scraped the agent over HTTPS";
 
   // increase() sees a kill only after a sample of the counter before it.
   ASSERT_EQ(wait_for_data("memoryguard_kills_total{rule=\"killer\",signal=\"SIGKILL\"} == 0", 20s),
@@ -355,6 +401,95 @@ TEST_F(PrometheusE2E, DashboardQueriesAndAlertRulesWorkOnTheRealAgent) {
     std::set<std::string> got;
     for (const auto& s : series) got.insert(s.value(m[2].str(), ""));
     EXPECT_EQ(got, want) << "$" << name << " from " << selector;
+  }
+}
+
+// The PEM of the certificate that a new handshake gets, as openssl s_client
+// prints it (it presents Prometheus's client certificate, which the agent
+// requires).
+std::string presented_certificate(const std::string& dir, int port, const mgt_pki::Issued& ca,
+                                  const mgt_pki::Issued& client) {
+  const RunResult r =
+      run({mgt_pki::kOpenssl, "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
+           "-CAfile", ca.cert, "-cert", client.cert, "-key", client.key, "-verify_return_error"},
+          dir, 20s, "/dev/null");
+  const auto begin = r.out.find("-----BEGIN CERTIFICATE-----");
+  const auto end = r.out.find("-----END CERTIFICATE-----");
+  if (begin == std::string::npos || end == std::string::npos) return {};
+  return r.out.substr(begin, end + 25 - begin) + "\n";
+}
+
+// cert-manager and Vault rewrite the files in place. While Prometheus scrapes
+// every second, the certificate and then its key are rewritten: new
+// handshakes present the new certificate, the agent never stops serving the
+// old one in between (the new certificate with the old key does not load),
+// and no scrape fails.
+TEST_F(PrometheusE2E, ACertificateRotatedInPlaceWhilePrometheusScrapes) {
+  // A certificate file the test can rewrite, as a Secret or Vault would.
+  const std::string cert = path("tls.crt");
+  const std::string key = path("tls.key");
+  write_file(cert, read_file(server_.cert));
+  write_file(key, read_file(server_.key));
+  server_ = {cert, key};
+  hog(4);
+  Agent& agent = tls_agent(write_config("interval: 200ms\nrules:\n  - name: watched\n    match: " +
+                                        match_yaml() + "\n    limit: 1Gi\n    dry_run: true\n"));
+  const auto scraping_since = Clock::now();
+  ASSERT_TRUE(start_prometheus(agent.port())) << "prometheus did not become ready";
+  ASSERT_EQ(wait_for_data("up{job=\"memoryguard\"} == 1", 20s), "");
+  const std::string old_pem = presented_certificate(dir(), agent.port(), ca_, client_);
+  ASSERT_EQ(mgt_pki::pem_serial(old_pem), mgt_pki::pem_serial(read_file(cert)));
+  // A few scrapes with the first certificate.
+  EXPECT_EQ(wait_for_data("count_over_time(up{job=\"memoryguard\"}[1m]) >= 3", 30s), "");
+
+  const mgt_pki::Issued next = pki_->leaf("server-next", ca_, "IP:127.0.0.1,DNS:localhost", 90);
+  ASSERT_TRUE(pki_->failed().empty()) << pki_->failed();
+  const auto rotated_at = Clock::now();
+  overwrite_file(cert, read_file(next.cert));
+  sleep_for(300ms);  // a writer that is slow between the two files
+  overwrite_file(key, read_file(next.key));
+  std::string pem;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        pem = presented_certificate(dir(), agent.port(), ca_, client_);
+        return mgt_pki::pem_serial(pem) == mgt_pki::pem_serial(read_file(next.cert));
+      },
+      20s))
+      << "s_client still gets serial " << mgt_pki::pem_serial(pem);
+  std::printf("new handshakes got the new certificate %.0f ms after its key was written\n",
+              std::chrono::duration<double, std::milli>(Clock::now() - rotated_at).count() - 300);
+  // Scrapes go on with the new one: three of them since the rotation.
+  auto seconds_since = [](Clock::time_point t) {
+    return std::to_string(
+               std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t).count() + 1) +
+           "s";
+  };
+  auto count_up = [&](const std::string& range) {
+    std::string error;
+    const json r = api("/api/v1/query?query=" +
+                           url_encode("count_over_time(up{job=\"memoryguard\"}[" + range + "])"),
+                       error);
+    if (!r.is_object() || r["result"].size() != 1) return 0.0;
+    return std::stod(r["result"][0]["value"][1].get<std::string>());
+  };
+  EXPECT_TRUE(wait_until([&] { return count_up(seconds_since(rotated_at)) >= 3; }, 30s))
+      << "prometheus stopped scraping after the rotation";
+
+  // Every scrape since Prometheus started succeeded: up never dropped to 0.
+  const std::string range = "[" + seconds_since(scraping_since) + "]";
+  const json min_up = api("/api/v1/query?query=" +
+                          url_encode("min_over_time(up{job=\"memoryguard\"}" + range + ")"));
+  ASSERT_TRUE(min_up.is_object() && min_up["result"].size() == 1) << min_up.dump();
+  EXPECT_EQ(min_up["result"][0]["value"][1], "1") << "a scrape failed during the rotation";
+  // Prometheus sees the new certificate's expiry, 90 days out.
+  EXPECT_EQ(wait_for_data("memoryguard_tls_certificate_expiry_timestamp_seconds - time() > 80 * "
+                          "86400",
+                          10s),
+            "");
+  const Scrape last = agent.scrape();
+  for (const auto& s : last.find("memoryguard_tls_handshake_failures_total")) {
+    // s_client closes without sending a request: nothing else may fail.
+    EXPECT_EQ(s.value, 0) << "reason " << s.labels.at("reason");
   }
 }
 

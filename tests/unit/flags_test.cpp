@@ -59,7 +59,7 @@ TEST(Flags, TheAgentIsUnchanged) {
   ASSERT_FALSE(p.exit_code);
   EXPECT_EQ(p.flags.mode, Mode::kAgent);
   EXPECT_TRUE(p.flags.once);
-  EXPECT_EQ(p.flags.listen_address, ":9756");
+  EXPECT_EQ(p.flags.listen_addresses, std::vector<std::string>{":9756"});
 }
 
 TEST(Flags, MisusesExitTwo) {

@@ -96,7 +96,9 @@ struct Fixture {
   std::unique_ptr<HttpServer> server;
 
   void start(HttpOptions options = {}) {
-    if (options.listen_address == ":9756") options.listen_address = "127.0.0.1:0";
+    if (options.listen_addresses == std::vector<std::string>{":9756"}) {
+      options.listen_addresses = {"127.0.0.1:0"};
+    }
     HttpHandlers h;
     h.metrics = [] { return std::string("# HELP up x\n# TYPE up gauge\nup 1\n"); };
     h.healthy = [this] { return healthy.load(); };
@@ -106,6 +108,11 @@ struct Fixture {
     };
     server = std::make_unique<HttpServer>(std::move(options), std::move(h));
     server->start();
+  }
+  void start_with(WebConfig web) {
+    HttpOptions o;
+    o.web_config = std::move(web);
+    start(std::move(o));
   }
   int port() const { return server->port(); }
 };
@@ -243,7 +250,7 @@ TEST(HttpServerLifecycle, ABlockedReloadDoesNotHoldUpScrapes) {
   std::atomic<bool> reloading{false};
   HttpOptions o;
   o.enable_lifecycle = true;
-  o.listen_address = "127.0.0.1:0";
+  o.listen_addresses = {"127.0.0.1:0"};
   HttpHandlers h;
   h.metrics = [] { return std::string("up 1\n"); };
   h.healthy = [] { return true; };
@@ -356,15 +363,35 @@ TEST(HttpServerAuth, BasicAuthGuardsEveryRoute) {
   EXPECT_EQ(f.reloads, 1);
 }
 
+// exporter-toolkit's rate_limit: 429 once the bucket is empty, counted once
+// per request even when the answer needs bcrypt on the slow lane. /healthz
+// is not limited: a scrape storm must not fail the probes.
+TEST(HttpServerAuth, RateLimitRefusesPastItsBurstButNeverTheProbes) {
+  auto web = web_config_from(
+      "rate_limit:\n  interval: 1h\n  burst: 3\nbasic_auth_users:\n  alice: " + bcrypt("pw") +
+      "\n");
+  ASSERT_TRUE(web);
+  Fixture f;
+  f.start_with(std::move(*web));
+  const std::string good = "Authorization: Basic YWxpY2U6cHc=\r\n";  // alice:pw
+  // The first needs bcrypt (quick lane, then slow lane): one token only.
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", good).status, 200);
+  EXPECT_EQ(request(f.port(), "GET", "/metrics", good).status, 200);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(request(f.port(), "GET", "/nope", good).status, 404);
+  Reply limited = request(f.port(), "GET", "/metrics", good);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body, "Too Many Requests\n");
+  EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200);
+}
+
 TEST(HttpServerAuth, AFloodOfWrongPasswordsDoesNotHoldUpARememberedLogin) {
   // At cost 10, as a real web config has it: a wrong password costs the
   // server ~100 ms of a core.
   auto web = web_config_from("basic_auth_users:\n  alice: " + bcrypt("pw", 10) + "\n");
   ASSERT_TRUE(web);
   Fixture f;
-  HttpOptions o;
-  o.web_config = std::move(*web);
-  f.start(o);
+  f.start_with(std::move(*web));
   const std::string good = "Authorization: Basic YWxpY2U6cHc=\r\n";     // alice:pw
   const std::string bad = "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n";  // alice:wrong
   ASSERT_EQ(request(f.port(), "GET", "/metrics", good).status, 200);    // now remembered
@@ -437,7 +464,7 @@ TEST_F(HttpServerExport, PortTakenThrowsNamingTheAddress) {
   Fixture& first = server_;
   const std::string address = "127.0.0.1:" + std::to_string(first.port());
   HttpOptions o;
-  o.listen_address = address;
+  o.listen_addresses = {address};
   HttpServer second(o, {});
   try {
     second.start();
@@ -453,7 +480,7 @@ TEST_F(HttpServerExport, BadListenAddressesThrow) {
   for (const char* address : {"9756", "127.0.0.1:http", "127.0.0.1:99999", "a,b:1", ":1,2",
                               "127.0.0.1:80s", "[::1", "host name:1"}) {
     HttpOptions o;
-    o.listen_address = address;
+    o.listen_addresses = {address};
     HttpServer s(o, {});
     try {
       s.start();
@@ -468,7 +495,7 @@ TEST(HttpServerAddress, AcceptsGoStyleAddresses) {
   for (const char* address : {":0", "localhost:0", "[::]:0"}) {
     Fixture f;
     HttpOptions o;
-    o.listen_address = address;
+    o.listen_addresses = {address};
     f.start(o);
     EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200) << address;
   }
@@ -511,14 +538,14 @@ TEST(HttpServerAddress, EveryAddressMeansIPv4AndIPv6) {
   for (const char* address : {":0", "[::]:0"}) {
     Fixture f;
     HttpOptions o;
-    o.listen_address = address;
+    o.listen_addresses = {address};
     f.start(o);
     EXPECT_EQ(request(f.port(), "GET", "/healthz").status, 200) << address << " over IPv4";
     EXPECT_TRUE(healthy_over_ipv6(f.port())) << address << " over IPv6";
   }
   Fixture only6;
   HttpOptions o;
-  o.listen_address = "[::1]:0";
+  o.listen_addresses = {"[::1]:0"};
   only6.start(o);
   EXPECT_TRUE(healthy_over_ipv6(only6.port()));
   EXPECT_EQ(request(only6.port(), "GET", "/healthz").status, 0) << "[::1] is not 127.0.0.1";

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "export/rate_limiter.h"
+
 namespace mg {
 namespace {
 
@@ -124,8 +126,8 @@ TEST_F(WebConfigTest, ErrorsCarryFileLineAndColumn) {
   const std::string path = dir_ + "/web.yml";
   EXPECT_EQ(single_error("basic_auth_users: {}\nbasic_auth_user:\n  alice: x\n"),
             path + ":2:1: basic_auth_user: unknown key");
-  EXPECT_THAT(single_error("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"),
-              HasSubstr(path + ":1:1: tls_server_config: TLS is not supported"));
+  EXPECT_EQ(single_error("tls_server_config:\n  cert_file: a.crt\n  key: x\n  key_file: a.key\n"),
+            path + ":3:8: tls_server_config.key: give key_file or key, not both");
   EXPECT_THAT(single_error("basic_auth_users:\n  alice: plaintext\n"),
               HasSubstr(path + ":2:10: basic_auth_users.alice: must be a bcrypt hash"));
   EXPECT_THAT(single_error("basic_auth_users: [alice]\n"),
@@ -251,6 +253,44 @@ TEST_F(WebConfigTest, RemembersItsFileAndContentHash) {
   ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
   EXPECT_EQ(std::get<WebConfig>(r).path(), path);
   EXPECT_FALSE(std::get<WebConfig>(r).content_hash().empty());
+}
+
+TEST_F(WebConfigTest, RateLimitAsExporterToolkitReadsIt) {
+  auto r = WebConfig::load(write("rate_limit:\n  interval: 500ms\n  burst: 3\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(r));
+  EXPECT_NE(std::get<WebConfig>(r).rate_limiter(), nullptr);
+  // yaml.v2 reads a bare integer as nanoseconds; 0 turns the limit off.
+  auto ns = WebConfig::load(write("rate_limit:\n  interval: 1000000000\n  burst: 1\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(ns));
+  EXPECT_NE(std::get<WebConfig>(ns).rate_limiter(), nullptr);
+  auto off = WebConfig::load(write("rate_limit:\n  interval: 0s\n  burst: 0\n"));
+  ASSERT_TRUE(std::holds_alternative<WebConfig>(off));
+  EXPECT_EQ(std::get<WebConfig>(off).rate_limiter(), nullptr);
+
+  EXPECT_THAT(single_error("rate_limit:\n  interval: soon\n  burst: 1\n"),
+              HasSubstr(":2:13: rate_limit.interval: must be a duration"));
+  EXPECT_THAT(single_error("rate_limit:\n  interval: 1s\n  burst: -2\n"),
+              HasSubstr(":3:10: rate_limit.burst: must be a whole number"));
+  EXPECT_THAT(single_error("rate_limit:\n  interval: 1s\n"),
+              HasSubstr(":2:3: rate_limit.burst: must be at least 1 with an interval"));
+  EXPECT_THAT(single_error("rate_limit:\n  interval: 1s\n  burst: 1\n  brust: 2\n"),
+              HasSubstr(":4:3: rate_limit.brust: unknown key"));
+}
+
+TEST(RateLimiter, ABucketOfBurstThatRefillsOneAnInterval) {
+  RateLimiter limiter(std::chrono::milliseconds(100), 2);
+  const auto t0 = RateLimiter::Clock::now();
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_FALSE(limiter.allow(t0)) << "it starts full, with 2";
+  EXPECT_FALSE(limiter.allow(t0 + std::chrono::milliseconds(50)));
+  EXPECT_TRUE(limiter.allow(t0 + std::chrono::milliseconds(110)));
+  EXPECT_FALSE(limiter.allow(t0 + std::chrono::milliseconds(120)));
+  // A long pause fills it to burst, no more.
+  const auto later = t0 + std::chrono::seconds(10);
+  EXPECT_TRUE(limiter.allow(later));
+  EXPECT_TRUE(limiter.allow(later));
+  EXPECT_FALSE(limiter.allow(later));
 }
 
 }  // namespace

@@ -4,7 +4,12 @@
 // process namespace, probes and the PodMonitor use the named metrics port, the
 // ConfigMap is mounted so that updates reach the agent, the capabilities are
 // exactly KILL and SYS_PTRACE, and each embedded memoryguard config passes
-// `memoryguard --check-config`.
+// `memoryguard --check-config`. The TLS variants (tls/) too: their web config
+// passes --check-config with certificates where their Secret is mounted (as a
+// directory), their port is https-metrics, their probes can get through the
+// handshake it asks for, and a PodMonitor endpoint scrapes them over HTTPS
+// with a client certificate. Each kustomization builds (kubectl kustomize,
+// where kubectl is installed).
 //
 //   node validate.mjs <deploy/kubernetes dir> <memoryguard binary>
 import { execFileSync } from "node:child_process";
@@ -45,20 +50,33 @@ function yamlFilesUnder(dir) {
   });
 }
 
-// ---- the kustomization names every manifest, and only existing ones -------
+// ---- the kustomizations name every manifest, and only existing ones -------
+// deploy/kubernetes and deploy/kubernetes/tls each have one; a manifest
+// belongs to the one of its own directory or the nearest above it.
+const kustomizations = yamlFilesUnder(manifestDir).filter((f) => path.basename(f) === "kustomization.yaml");
 const kustomizationFile = path.join(manifestDir, "kustomization.yaml");
-const [kustomization] = readYamlDocs(kustomizationFile);
-const listed = new Set((kustomization.resources ?? []).map((r) => path.join(manifestDir, r)));
-for (const file of listed) {
+const listed = new Set();
+for (const k of kustomizations) {
+  const [kustomization] = readYamlDocs(k);
+  for (const r of kustomization.resources ?? []) {
+    const file = path.join(path.dirname(k), r);
+    listed.add(file);
+    if (!statSync(file, { throwIfNoEntry: false }))
+      fail(k, `resource ${path.relative(manifestDir, file)} does not exist`);
+  }
   try {
-    statSync(file);
-  } catch {
-    fail(kustomizationFile, `resource ${path.relative(manifestDir, file)} does not exist`);
+    execFileSync("kubectl", ["kustomize", path.dirname(k)], { stdio: "pipe" });
+  } catch (e) {
+    if (e.code !== "ENOENT") fail(k, `kubectl kustomize fails: ${e.stderr}`);
   }
 }
 for (const file of yamlFilesUnder(manifestDir)) {
-  if (file !== kustomizationFile && !listed.has(file))
-    fail(kustomizationFile, `${path.relative(manifestDir, file)} is not listed in resources`);
+  if (path.basename(file) !== "kustomization.yaml" && !listed.has(file)) {
+    const owner = kustomizations
+      .filter((k) => file.startsWith(path.dirname(k) + path.sep))
+      .sort((a, b) => b.length - a.length)[0];
+    fail(owner ?? kustomizationFile, `${path.relative(manifestDir, file)} is not listed in resources`);
+  }
 }
 
 // ---- every object against its API schema -----------------------------------
@@ -91,12 +109,51 @@ console.log(`schema-checked ${objects.length} objects from ${listed.size} files`
 const byKind = (kind) => objects.filter((o) => o.doc.kind === kind);
 const configMaps = new Map(byKind("ConfigMap").map((o) => [o.doc.metadata.name, o.doc]));
 const workloads = [...byKind("Deployment"), ...byKind("DaemonSet")];
+const workloadPorts = [];  // the agent's port of each workload, for the PodMonitors
 const scratch = mkdtempSync(path.join(tmpdir(), "mg-k8s-"));
 
 function flagValue(args, flag) {
   const arg = (args ?? []).find((a) => a.startsWith(`${flag}=`));
   return arg?.slice(flag.length + 1);
 }
+
+// A file of a ConfigMap mounted (as a directory) where `file` is: its text,
+// or undefined after a failure naming the problem.
+function mountedConfigMapFile(where, pod, container, file, what) {
+  const mount = (container.volumeMounts ?? []).find((m) => path.dirname(file) === m.mountPath);
+  if (!mount) {
+    fail(where, `nothing is mounted at ${path.dirname(file)} for ${file}`);
+    return undefined;
+  }
+  if (mount.subPath) fail(where, `the ${what} is mounted with subPath, so it would never reload`);
+  const volume = pod.volumes?.find((v) => v.name === mount.name);
+  const configMap = configMaps.get(volume?.configMap?.name);
+  const key = path.basename(file);
+  if (!configMap?.data?.[key]) {
+    fail(where, `no ConfigMap ${volume?.configMap?.name} with key ${key}`);
+    return undefined;
+  }
+  return configMap.data[key];
+}
+
+// Certificates for --check-config of the TLS variants: what cert-manager
+// puts in a Secret (tls.crt, tls.key, ca.crt), made once with openssl.
+let fakeSecret;
+function fakeSecretDir() {
+  if (fakeSecret) return fakeSecret;
+  fakeSecret = path.join(scratch, "secret");
+  execFileSync("mkdir", ["-p", fakeSecret]);
+  const run = (args) => execFileSync("openssl", args, { cwd: fakeSecret, stdio: "pipe" });
+  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=ca"]);
+  run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=memoryguard"]);
+  run(["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", "1",
+       "-days", "2", "-out", "tls.crt"]);
+  return fakeSecret;
+}
+
+const certificateModes = ["RequireAnyClientCert", "RequireClientCert", "RequireAndVerifyClientCert"];
 
 for (const { where, doc } of workloads) {
   const pod = doc.spec.template.spec;
@@ -111,17 +168,43 @@ for (const { where, doc } of workloads) {
   if (doc.kind === "DaemonSet" && pod.hostPID !== true)
     fail(where, "a node agent needs hostPID: true");
 
+  // The web config, if any: TLS or not, and whether the handshake wants a
+  // client certificate, which no kubelet probe presents.
+  let tls;
+  const webFile = flagValue(agent.args, "--web.config.file");
+  if (webFile) {
+    const text = mountedConfigMapFile(where, pod, agent, webFile, "web config");
+    const web = text ? parseAllDocuments(text)[0]?.toJS() ?? {} : {};
+    const t = web.tls_server_config;
+    if (t && (t.cert_file || t.cert)) {
+      const mode = t.client_auth_type ?? "NoClientCert";
+      tls = {
+        config: t,
+        text,
+        needsCert: certificateModes.includes(mode) ||
+          (mode !== "NoClientCert" && (t.client_allowed_sans ?? []).length > 0),
+      };
+    }
+  }
+  const portName = tls ? "https-metrics" : "metrics";
   const ports = new Set((agent.ports ?? []).map((p) => p.name));
-  if (!ports.has("metrics")) fail(where, "the agent's container port is not named metrics");
+  if (!ports.has(portName)) fail(where, `the agent's container port is not named ${portName}`);
   for (const probe of ["livenessProbe", "readinessProbe"]) {
     const get = agent[probe]?.httpGet;
-    if (get?.path !== "/healthz" || get?.port !== "metrics")
-      fail(where, `${probe} must GET /healthz on the metrics port`);
+    if (tls?.needsCert) {
+      // An HTTPS probe would fail the handshake: the port is all it can check.
+      if (agent[probe]?.tcpSocket?.port !== portName)
+        fail(where, `${probe} must be a tcpSocket probe on ${portName}: the kubelet presents no ` +
+          "client certificate, which the web config requires");
+    } else if (get?.path !== "/healthz" || get?.port !== portName ||
+               (get?.scheme ?? "HTTP") !== (tls ? "HTTPS" : "HTTP")) {
+      fail(where, `${probe} must GET /healthz on the ${portName} port` + (tls ? " over HTTPS" : ""));
+    }
   }
   const listen = flagValue(agent.args, "--web.listen-address") ?? ":9756";
-  const containerPort = agent.ports?.find((p) => p.name === "metrics")?.containerPort;
+  const containerPort = agent.ports?.find((p) => p.name === portName)?.containerPort;
   if (!listen.endsWith(`:${containerPort}`))
-    fail(where, `listens on ${listen} but the metrics port is ${containerPort}`);
+    fail(where, `listens on ${listen} but the ${portName} port is ${containerPort}`);
 
   const sc = agent.securityContext ?? {};
   const caps = sc.capabilities ?? {};
@@ -137,26 +220,39 @@ for (const { where, doc } of workloads) {
 
   // The config: a ConfigMap mounted as a directory (a subPath never updates).
   const configFile = flagValue(agent.args, "--config.file") ?? "/etc/memoryguard/memoryguard.yaml";
-  const mount = (agent.volumeMounts ?? []).find((m) => path.dirname(configFile) === m.mountPath);
-  if (!mount) {
-    fail(where, `nothing is mounted at ${path.dirname(configFile)} for ${configFile}`);
-    continue;
+  const rules = mountedConfigMapFile(where, pod, agent, configFile, "config");
+  if (rules === undefined) continue;
+  const copy = path.join(scratch, `${doc.metadata.name}-${path.basename(configFile)}`);
+  writeFileSync(copy, rules);
+  const checkArgs = ["--check-config", `--config.file=${copy}`];
+
+  // The certificates: each in a Secret mounted as a directory, so that a
+  // renewal (a ..data swap) reaches the agent. The web config is checked
+  // with stand-ins for them where the Secret would be.
+  if (tls) {
+    let webText = tls.text;
+    for (const key of ["cert_file", "key_file", "client_ca_file"]) {
+      const file = tls.config[key];
+      if (!file) continue;
+      const mount = (agent.volumeMounts ?? []).find((m) => path.dirname(file) === m.mountPath);
+      const volume = pod.volumes?.find((v) => v.name === mount?.name);
+      if (!volume?.secret) {
+        fail(where, `tls_server_config.${key} ${file} is not in a mounted Secret`);
+        continue;
+      }
+      if (mount.subPath) fail(where, "the TLS Secret is mounted with subPath, so a renewal would never reach the agent");
+      webText = webText.replaceAll(`${mount.mountPath}/`, `${fakeSecretDir()}/`);
+    }
+    const webCopy = path.join(scratch, `${doc.metadata.name}-web.yml`);
+    writeFileSync(webCopy, webText);
+    checkArgs.push(`--web.config.file=${webCopy}`);
   }
-  if (mount.subPath) fail(where, "the config is mounted with subPath, so it would never reload");
-  const volume = pod.volumes?.find((v) => v.name === mount.name);
-  const configMap = configMaps.get(volume?.configMap?.name);
-  const key = path.basename(configFile);
-  if (!configMap?.data?.[key]) {
-    fail(where, `no ConfigMap ${volume?.configMap?.name} with key ${key}`);
-    continue;
-  }
-  const copy = path.join(scratch, `${doc.metadata.name}-${key}`);
-  writeFileSync(copy, configMap.data[key]);
   try {
-    execFileSync(memoryguard, ["--check-config", `--config.file=${copy}`], { stdio: "pipe" });
+    execFileSync(memoryguard, checkArgs, { stdio: "pipe" });
   } catch (e) {
     fail(where, `its config does not pass --check-config:\n${e.stdout}${e.stderr}`);
   }
+  workloadPorts.push({ where, labels: doc.spec.template.metadata?.labels ?? {}, port: portName, tls });
 
   const procfs = flagValue(agent.args, "--procfs");
   if (procfs) {
@@ -167,20 +263,33 @@ for (const { where, doc } of workloads) {
 }
 rmSync(scratch, { recursive: true, force: true });
 
-// The PodMonitor must select every pod template that runs the agent, by a
-// port that those pods have.
+// Every agent's port is scraped by a PodMonitor endpoint that selects its
+// pods, over HTTPS (with a client certificate, where the web config wants
+// one) for the TLS variants.
 const monitors = byKind("PodMonitor");
 if (monitors.length === 0) fail(manifestDir, "no PodMonitor");
 for (const { where, doc } of monitors) {
-  const wanted = doc.spec.selector?.matchLabels ?? {};
-  for (const w of workloads) {
-    const labels = w.doc.spec.template.metadata?.labels ?? {};
-    if (!Object.entries(wanted).every(([k, v]) => labels[k] === v))
-      fail(where, `does not select the pods of ${w.where}`);
-  }
   for (const endpoint of doc.spec.podMetricsEndpoints ?? []) {
-    if (endpoint.port !== "metrics") fail(where, `scrapes port ${endpoint.port}, not metrics`);
+    if (!["metrics", "https-metrics"].includes(endpoint.port))
+      fail(where, `scrapes port ${endpoint.port}, not metrics or https-metrics`);
+    const https = endpoint.port === "https-metrics";
+    if ((endpoint.scheme ?? "http") !== (https ? "https" : "http"))
+      fail(where, `port ${endpoint.port} must be scraped with scheme ${https ? "https" : "http"}`);
+    if (https) {
+      const t = endpoint.tlsConfig ?? {};
+      if (!t.ca?.secret && !t.ca?.configMap) fail(where, "the https endpoint's tlsConfig trusts no CA");
+      if (workloadPorts.some((w) => w.tls?.needsCert) && !(t.cert?.secret && t.keySecret))
+        fail(where, "the https endpoint presents no client certificate, which the TLS variants require");
+    }
   }
+}
+for (const w of workloadPorts) {
+  const scraped = monitors.some(({ doc }) => {
+    const wanted = doc.spec.selector?.matchLabels ?? {};
+    return Object.entries(wanted).every(([k, v]) => w.labels[k] === v) &&
+      (doc.spec.podMetricsEndpoints ?? []).some((e) => e.port === w.port);
+  });
+  if (!scraped) fail(w.where, `no PodMonitor selects its pods and scrapes their ${w.port} port`);
 }
 
 if (problems.length) {

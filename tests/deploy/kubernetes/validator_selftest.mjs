@@ -21,8 +21,21 @@ const mutations = [
   ["daemonset/daemonset.yaml", "path: /proc\n", "path: /var/proc\n", "host's /proc"],
   ["podmonitor.yaml", "- port: metrics", "- port: http", "scrapes port"],
   ["podmonitor.yaml", "interval: 15s", "interval: fifteen", "must match pattern"],
-  ["podmonitor.yaml", 'memoryguard.io/scrape: "true"', 'memoryguard.io/scrape: "yes"', "does not select"],
+  ["podmonitor.yaml", 'memoryguard.io/scrape: "true"', 'memoryguard.io/scrape: "yes"', "no PodMonitor selects its pods"],
   ["kustomization.yaml", "  - podmonitor.yaml\n", "", "not listed"],
+  // The TLS variants.
+  ["tls/kustomization.yaml", "  - daemonset.yaml\n", "", "tls/daemonset.yaml is not listed"],
+  ["tls/sidecar.yaml", "livenessProbe:\n            tcpSocket: { port: https-metrics }",
+   "livenessProbe:\n            httpGet: { path: /healthz, port: https-metrics, scheme: HTTPS }",
+   "presents no client certificate, which the web config requires"],
+  ["tls/web-config.yaml", "client_auth_type: RequireAndVerifyClientCert", "client_auth_type: RequireAllCerts", "--check-config"],
+  ["tls/web-config.yaml", "min_version: TLS12", "min_version: TLS12\n      max_version: TLS10", "--check-config"],
+  ["tls/web-config.yaml", "cert_file: /etc/memoryguard-tls/tls.crt", "cert_file: /etc/ssl/tls.crt", "not in a mounted Secret"],
+  ["tls/sidecar.yaml", "mountPath: /etc/memoryguard-tls\n", "mountPath: /etc/memoryguard-tls\n              subPath: tls.crt\n", "subPath"],
+  ["tls/sidecar.yaml", "- name: https-metrics", "- name: metrics", "not named https-metrics"],
+  ["podmonitor.yaml", "scheme: https", "scheme: http", "must be scraped with scheme https"],
+  ["podmonitor.yaml", "keySecret: { name: memoryguard-prometheus-client, key: tls.key }\n", "", "presents no client certificate"],
+  ["podmonitor.yaml", "- port: https-metrics", "- port: https", "scrapes port https"],
 ];
 
 let failures = 0;
