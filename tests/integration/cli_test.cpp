@@ -170,6 +170,49 @@ TEST_F(CliTest, OncePrintsATableWithAVerdict) {
   EXPECT_TRUE(over.proc.alive()) << "--once --dry-run must not act";
 }
 
+// --check-config and --once show each condition a rule gives, what it reads
+// now and whether it holds; the host's figures are the real ones.
+TEST_F(CliTest, CheckConfigAndOnceShowEachConditionWithItsValueNow) {
+  if (access("/proc/pressure/memory", R_OK) != 0) GTEST_SKIP() << "this kernel has no PSI";
+  hog(10);
+  const std::string file = write_config(
+      "rules:\n"
+      "  - name: short\n"
+      "    match: " +
+      match_yaml() +
+      "\n"
+      "    available: {below: 100%}\n"
+      "  - name: stalled\n"
+      "    match: " +
+      match_yaml() +
+      "\n"
+      "    limit: 1Gi\n"
+      "    pressure: {some: 20%, full: 10%, window: 60s}\n");
+  const std::regex available_now(
+      R"(available: MemAvailable [0-9.]+[KMGT]?i?B \([0-9.]+%\) < 100% of MemTotal [0-9.]+GiB  \[holds\])");
+  const std::regex pressure_now(R"(pressure: host pressure some avg60 [0-9.]+% (<|>=) 20\.00%)");
+
+  const RunResult check = mg({"--check-config", "--config.file=" + file});
+  EXPECT_EQ(check.exit_code(), 0) << check.out << check.err;
+  for (const char* line :
+       {"available: host MemAvailable below 100% of MemTotal", "limit: 1GiB of pss per process",
+        "pressure: the host's memory pressure at or above some 20% and full 10% "
+        "over 60s",
+        "(every condition must hold)", "now, host:"}) {
+    EXPECT_NE(check.out.find(line), std::string::npos) << line << " missing:\n" << check.out;
+  }
+  EXPECT_TRUE(std::regex_search(check.out, available_now)) << check.out;
+  EXPECT_TRUE(std::regex_search(check.out, pressure_now)) << check.out;
+
+  const RunResult once = mg({"--once", "--dry-run", "--config.file=" + file});
+  EXPECT_EQ(once.exit_code(), 0) << once.out << once.err;
+  EXPECT_NE(once.out.find("CONDITIONS"), std::string::npos) << once.out;
+  EXPECT_NE(once.out.find("short, host:"), std::string::npos) << once.out;
+  EXPECT_NE(once.out.find("stalled, host:"), std::string::npos) << once.out;
+  EXPECT_TRUE(std::regex_search(once.out, available_now)) << once.out;
+  EXPECT_TRUE(std::regex_search(once.out, pressure_now)) << once.out;
+}
+
 TEST_F(CliTest, TakenPortExitsOne) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -76,6 +78,60 @@ class RunTest : public IntegrationTest {
 
   static bool has(const std::string& text, const std::string& what) {
     return text.find(what) != std::string::npos;
+  }
+
+  // What mgt_prefork wrote to --events: who is who ("parent", "worker 0",
+  // ...), and a "died PID HOW" line for each worker reaped.
+  struct PreforkEvents {
+    std::map<std::string, pid_t> pids;
+    std::vector<std::string> died;
+  };
+  static PreforkEvents prefork_events(const std::string& file) {
+    PreforkEvents e;
+    std::istringstream in(read_file(file));
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream words(line);
+      std::string kind;
+      words >> kind;
+      if (kind == "parent") {
+        words >> e.pids["parent"];
+      } else if (kind == "worker") {
+        std::string i;
+        words >> i;
+        words >> e.pids["worker " + i];
+      } else if (kind == "died") {
+        e.died.push_back(line);
+      }
+    }
+    return e;
+  }
+
+  // Waits for the first worker to die, then checks that it was worker 2,
+  // killed, and that the parent and the other workers live on.
+  void expect_only_worker_2_dies(const std::string& events, const std::string& log_path) {
+    PreforkEvents e;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          e = prefork_events(events);
+          return !e.died.empty();
+        },
+        60s))
+        << "no worker died\n"
+        << read_file(events) << read_file(log_path);
+    ASSERT_EQ(e.pids.size(), 5u) << read_file(events);
+    EXPECT_EQ(e.died.front(), "died " + std::to_string(e.pids["worker 2"]) + " SIGKILL")
+        << "the first to die must be the leaking worker, killed\n"
+        << read_file(events) << read_file(log_path);
+    // Back under the limit: nothing else is taken.
+    sleep_for(1s);
+    e = prefork_events(events);
+    EXPECT_EQ(e.died.size(), 1u) << read_file(events) << read_file(log_path);
+    for (const auto& who : {"parent", "worker 0", "worker 1", "worker 3"}) {
+      EXPECT_EQ(kill(e.pids[who], 0), 0) << who << " is gone\n" << read_file(events);
+    }
+    EXPECT_TRUE(has(read_file(log_path),
+                    "msg=action rule=mgt_prefork pid=" + std::to_string(e.pids["worker 2"])))
+        << read_file(log_path);
   }
 };
 
@@ -193,53 +249,86 @@ TEST_F(RunTest, TreeKillsOnlyTheLeakingWorker) {
                            helper_path("mgt_prefork"), marker(), "--workers=4", "--worker-mib=10",
                            "--leak-worker=2", "--grow-mib=5", "--every-ms=100", "--max-mib=600",
                            "--events=" + events});
-  std::map<std::string, pid_t> pids;  // "parent", "worker 0", ...
-  auto read_events = [&] {
-    std::istringstream in(read_file(events));
-    std::vector<std::string> died;
-    for (std::string line; std::getline(in, line);) {
-      std::istringstream words(line);
-      std::string kind;
-      words >> kind;
-      if (kind == "parent") {
-        words >> pids["parent"];
-      } else if (kind == "worker") {
-        std::string i;
-        words >> i;
-        words >> pids["worker " + i];
-      } else if (kind == "died") {
-        died.push_back(line);
-      }
-    }
-    return died;
-  };
-  std::vector<std::string> died;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        died = read_events();
-        return !died.empty();
-      },
-      60s))
-      << "no worker died\n"
-      << read_file(events) << run.err();
-  ASSERT_EQ(pids.size(), 5u) << read_file(events);
-  EXPECT_EQ(died.front(), "died " + std::to_string(pids["worker 2"]) + " SIGKILL")
-      << "the first to die must be the leaking worker, killed\n"
-      << read_file(events) << run.err();
-  // The group is back under its limit: nothing else is taken.
-  sleep_for(1s);
-  died = read_events();
-  EXPECT_EQ(died.size(), 1u) << read_file(events) << run.err();
-  for (const auto& who : {"parent", "worker 0", "worker 1", "worker 3"}) {
-    EXPECT_EQ(kill(pids[who], 0), 0) << who << " is gone\n" << read_file(events);
-  }
-  EXPECT_TRUE(has(run.err(), "msg=action rule=mgt_prefork pid=" + std::to_string(pids["worker 2"])))
-      << run.err();
+  expect_only_worker_2_dies(events, run.err_path);
 
   ASSERT_TRUE(run.proc.signal(SIGTERM));  // forwarded: the parent stops its workers
   const auto exit = run.proc.wait_reaped(20s);
   ASSERT_TRUE(exit) << run.err();
   EXPECT_EQ(exit->exit_code(), 0) << describe(*exit) << "\n" << run.err();
+}
+
+// Without --tree each process of the tree stands alone against the limit: a
+// pool whose sum is twice the limit, with no worker over it, loses nothing.
+TEST_F(RunTest, WithoutTreeEachProcessIsJudgedAlone) {
+  const std::string events = path("events.log");
+  Background run = launch({"run", "--limit=60Mi", "--interval=100ms", "--stats-frequency=200ms",
+                           "--log.level=debug", "--", helper_path("mgt_prefork"), marker(),
+                           "--workers=4", "--worker-mib=30", "--events=" + events});
+  ASSERT_TRUE(wait_until([&] { return has(run.out(), "ready"); }, 30s)) << run.err();
+  // Stats lines that count the whole pool, each from a later check: the
+  // agent has judged all five processes at their full size several times.
+  auto pool_lines = [&] {
+    std::istringstream in(run.err());
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      n += has(line, "msg=\"rule stats\"") && has(line, "processes=5");
+    }
+    return n;
+  };
+  const int before = pool_lines();
+  ASSERT_TRUE(wait_until([&] { return pool_lines() >= before + 3; }, 30s)) << run.err();
+  EXPECT_TRUE(prefork_events(events).died.empty()) << read_file(events);
+  EXPECT_FALSE(has(run.err(), "msg=action")) << run.err();
+  EXPECT_TRUE(run.proc.alive());
+
+  ASSERT_TRUE(run.proc.signal(SIGTERM));
+  const auto exit = run.proc.wait_reaped(20s);
+  ASSERT_TRUE(exit) << run.err();
+  EXPECT_EQ(exit->exit_code(), 0) << describe(*exit) << "\n" << run.err();
+}
+
+// /metrics is off unless --web.listen-address is given: no socket at all.
+TEST_F(RunTest, MetricsAreServedOnlyWithAListenAddress) {
+  auto sockets_of = [](pid_t pid) {
+    int n = 0;
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator(dir, ec)) {
+      std::error_code link_ec;
+      n += std::filesystem::read_symlink(fd.path(), link_ec).string().rfind("socket:", 0) == 0;
+    }
+    return n;
+  };
+  {
+    Background quiet = launch({"run", "--limit=1Gi", "--interval=100ms", "--",
+                               helper_path("mgt_sleeper"), marker(), "--mib=5"});
+    ASSERT_TRUE(wait_until([&] { return has(quiet.out(), "ready"); }, 30s)) << quiet.err();
+    EXPECT_EQ(sockets_of(quiet.proc.pid()), 0) << quiet.err();
+    EXPECT_FALSE(has(quiet.err(), "msg=listening")) << quiet.err();
+    ASSERT_TRUE(quiet.proc.signal(SIGTERM));
+    ASSERT_TRUE(quiet.proc.wait_reaped(20s));
+  }
+  Background served =
+      launch({"run", "--limit=1Gi", "--interval=100ms", "--web.listen-address=127.0.0.1:0", "--",
+              helper_path("mgt_sleeper"), marker(), "--mib=5"});
+  std::smatch port;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string err = served.err();
+        return std::regex_search(err, port, std::regex(R"(msg=listening .*port=(\d+))"));
+      },
+      30s))
+      << served.err();
+  const std::string p = port[1];
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const HttpResponse r = http_request(std::stoi(p), "GET", "/metrics");
+        return r.status == 200 && has(r.body, "memoryguard_rule_processes{rule=\"mgt_sleeper\"} 1");
+      },
+      20s))
+      << served.err();
+  ASSERT_TRUE(served.proc.signal(SIGTERM));
+  ASSERT_TRUE(served.proc.wait_reaped(20s));
 }
 
 // ---- reaping: as a subreaper, and as pid 1 of a namespace ----------------------
@@ -343,6 +432,25 @@ TEST_F(RunTest, PidGuardsAProcessUntilItExitsThenExitsZero) {
   ASSERT_TRUE(exit) << "memoryguard --pid outlived its process\n" << guard.err();
   EXPECT_EQ(exit->exit_code(), 0) << describe(*exit) << "\n" << guard.err();
   EXPECT_TRUE(has(guard.err(), "msg=\"process exited\"")) << guard.err();
+}
+
+// --pid with --tree guards the tree below the process: the leaking worker
+// of a server that was already running dies, the server and the rest live,
+// and the guard goes on until the server itself exits.
+TEST_F(RunTest, PidWithTreeGuardsTheTreeBelowARunningServer) {
+  const std::string events = path("events.log");
+  Helper& server = spawn_helper(
+      "mgt_prefork", {"--workers=4", "--worker-mib=10", "--leak-worker=2", "--grow-mib=5",
+                      "--every-ms=100", "--max-mib=600", "--events=" + events});
+  Background guard = launch(
+      {"--pid=" + std::to_string(server.pid()), "--tree", "--limit=100Mi", "--interval=100ms"});
+  expect_only_worker_2_dies(events, guard.err_path);
+  EXPECT_TRUE(guard.proc.alive()) << guard.err();
+
+  ASSERT_TRUE(server.proc.signal(SIGTERM));
+  const auto exit = guard.proc.wait_reaped(20s);
+  ASSERT_TRUE(exit) << "memoryguard --pid outlived its process\n" << guard.err();
+  EXPECT_EQ(exit->exit_code(), 0) << describe(*exit) << "\n" << guard.err();
 }
 
 TEST_F(RunTest, PidFileKillsItsProcessPastTheLimit) {
