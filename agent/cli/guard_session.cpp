@@ -58,8 +58,11 @@ std::optional<int> GuardSession::start() {
         flags_.config_file, [this] { loop_->request_reload("file changed"); }, content_hash_);
     watcher_->start();
   }
-  thread_ = std::thread([this] { loop_->run(); });
   return std::nullopt;
+}
+
+void GuardSession::start_checking() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { loop_->run(); });
 }
 
 void GuardSession::reload(const std::string& why) {

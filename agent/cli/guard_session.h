@@ -32,9 +32,13 @@ class GuardSession {
   // --config.file) and checks them against this host. nullopt when ready,
   // else the exit code, the errors printed.
   std::optional<int> prepare(const std::string& rule_name);
-  // Serves HTTP when --web.listen-address was given, follows --config.file,
-  // and starts checking. nullopt, or the exit code when it could not.
+  // Serves HTTP when --web.listen-address was given and follows
+  // --config.file. nullopt, or the exit code when it could not.
   std::optional<int> start();
+  // Starts checking. `run` calls it once CMD has exec'd: until then its
+  // child is memoryguard's own vfork clone, sharing memoryguard's memory
+  // (all of it shows as the child's PSS), and must never be judged.
+  void start_checking();
   // SIGHUP: reload --config.file (nothing to reload without one).
   void reload(const std::string& why);
   // Stops checking (an action under way gets its 5 s), then everything else.

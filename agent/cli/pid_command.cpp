@@ -65,6 +65,7 @@ int pid_command(const Flags& flags) {
   const std::string name = guard_rule_name(stat->comm);
   if (auto code = session.prepare(name)) return *code;
   if (auto code = session.start()) return *code;
+  session.start_checking();
   session.sender().watch(tree.id);
   log::info("guarding",
             {{"pid", pid},

@@ -70,6 +70,8 @@ int run_command(const Flags& flags) {
     return child.exit_code;
   }
   session.sender().watch(child.id);
+  // posix_spawn returns once CMD has exec'd: only now is the tree CMD's.
+  session.start_checking();
   log::info("guarding",
             {{"command", name},
              {"pid", child.pid},

@@ -311,15 +311,18 @@ TEST_F(RunTest, MetricsAreServedOnlyWithAListenAddress) {
   Background served =
       launch({"run", "--limit=1Gi", "--interval=100ms", "--web.listen-address=127.0.0.1:0", "--",
               helper_path("mgt_sleeper"), marker(), "--mib=5"});
-  std::smatch port;
+  std::string p;
   ASSERT_TRUE(wait_until(
       [&] {
         const std::string err = served.err();
-        return std::regex_search(err, port, std::regex(R"(msg=listening .*port=(\d+))"));
+        std::smatch port;
+        if (!std::regex_search(err, port, std::regex(R"(msg=listening .*port=(\d+))")))
+          return false;
+        p = port[1];
+        return true;
       },
       30s))
       << served.err();
-  const std::string p = port[1];
   EXPECT_TRUE(wait_until(
       [&] {
         const HttpResponse r = http_request(std::stoi(p), "GET", "/metrics");
