@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "integration/harness.h"
@@ -35,9 +36,10 @@ class IdentityTest : public IntegrationTest {
 TEST_F(IdentityTest, EveryLayoutLabelsItsProcesses) {
   const std::string id_a = container_hex(token(), 'a'), id_b = container_hex(token(), 'b'),
                     id_c = container_hex(token(), 'c'), id_d = container_hex(token(), 'd'),
-                    id_e = container_hex(token(), 'e');
+                    id_e = container_hex(token(), 'e'), id_f = container_hex(token(), 'f');
   const std::string uid_1 = pod_uid_of(token(), '1'), uid_2 = pod_uid_of(token(), '2'),
-                    uid_3 = pod_uid_of(token(), '3');
+                    uid_3 = pod_uid_of(token(), '3'), uid_4 = pod_uid_of(token(), '4'),
+                    uid_5 = pod_uid_of(token(), '5');
   const std::vector<Layout> layouts = {
       {"kubelet, systemd driver, containerd",
        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + underscores(uid_1) +
@@ -49,6 +51,14 @@ TEST_F(IdentityTest, EveryLayoutLabelsItsProcesses) {
       {"kubelet, cgroupfs driver, v1 memory only (the v2 path is the root)",
        "kubepods/burstable/pod" + uid_3 + "/" + id_c,
        {{"pod_uid", uid_3}, {"container_id", "containerd://" + id_c}},
+       true},
+      {"kubelet, systemd driver, Docker (cri-dockerd), besteffort",
+       "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + underscores(uid_4) +
+           ".slice/docker-" + id_f + ".scope",
+       {{"pod_uid", uid_4}, {"container_id", "docker://" + id_f}}},
+      {"kubelet, cgroupfs driver, guaranteed (directly under kubepods), v1 memory only",
+       "kubepods/pod" + uid_5 + "/" + id_e,
+       {{"pod_uid", uid_5}, {"container_id", "containerd://" + id_e}},
        true},
       {"Docker under systemd",
        "system.slice/docker-" + id_d + ".scope",
@@ -74,14 +84,15 @@ TEST_F(IdentityTest, EveryLayoutLabelsItsProcesses) {
     hogs.push_back(&h);
   }
   Helper& outside = hog(2);  // in the test's own cgroup: no labels
-  Agent& agent =
-      start_agent(write_config("interval: 100ms\n"
-                               "rules:\n"
-                               "  - name: all\n"
-                               "    match: " +
-                               match_yaml() +
-                               "\n"
-                               "    limit: 1Gi\n"));
+  const std::string config = write_config(
+      "interval: 100ms\n"
+      "rules:\n"
+      "  - name: all\n"
+      "    match: " +
+      match_yaml() +
+      "\n"
+      "    limit: 1Gi\n");
+  Agent& agent = start_agent(config);
   const Scrape s = agent.wait_for_metrics(
       [&](const Scrape& s) {
         return s.find("memoryguard_process_rss_bytes", {{"rule", "all"}}).size() ==
@@ -105,6 +116,33 @@ TEST_F(IdentityTest, EveryLayoutLabelsItsProcesses) {
   for (const char* label : {"pod_uid", "container_id"})
     EXPECT_EQ(plain[0].labels.count(label), 0u) << "a process in no pod has no " << label;
   expect_promtool_accepts(s);
+
+  // --once names them in its POD/CONTAINER/UNIT column: the pod and the
+  // container's runtime and first 12 digits, as `docker ps` shows an ID, or
+  // the unit.
+  const RunResult once =
+      run({binary_path(), "--once", "--dry-run", "--config.file=" + config}, dir(), 60s);
+  EXPECT_EQ(once.exit_code(), 0) << once.err;
+  auto row_of = [&](pid_t pid) {
+    std::istringstream lines(once.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream words(line);
+      std::string rule, cell;
+      words >> rule >> cell;
+      if (rule == "all" && cell == std::to_string(pid)) return line;
+    }
+    return std::string();
+  };
+  EXPECT_NE(row_of(hogs[0]->pid()).find("pod " + uid_1 + " containerd://" + id_a.substr(0, 12)),
+            std::string::npos)
+      << once.out;
+  const auto service = std::find_if(layouts.begin(), layouts.end(),
+                                    [](const Layout& l) { return l.what == "a systemd service"; });
+  ASSERT_NE(service, layouts.end());
+  EXPECT_NE(row_of(hogs[static_cast<std::size_t>(service - layouts.begin())]->pid())
+                .find("mgt-" + token() + ".service"),
+            std::string::npos)
+      << once.out;
 }
 
 std::map<std::string, std::string> parse_env(const std::string& text) {
