@@ -25,7 +25,7 @@ void ScanErrors::count(ReadError e) {
 }
 
 ProcessTable::ProcessTable(ProcFs& proc, const CgroupFs& cgroups)
-    : proc_(proc), cgroups_(cgroups), placements_(cgroups) {}
+    : proc_(proc), placements_(cgroups) {}
 
 const Process* ProcessTable::find(pid_t pid) const {
   auto it = processes_.find(pid);

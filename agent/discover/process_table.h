@@ -125,7 +125,6 @@ class ProcessTable {
 
  private:
   ProcFs& proc_;
-  const CgroupFs& cgroups_;
   std::unordered_map<pid_t, Process> processes_;
   CgroupPlacements placements_;
   std::vector<PidEntry> pids_;
