@@ -320,6 +320,7 @@ class Bench:
         finally:
             a.stop()
         log(f"N={n}: agent check {r['check']['cpu_ns_per_check'] / 1e3:.0f} us/check")
+        self.signals_and_labels(n, pop, pop_rule, r)
 
         # 3. steady state with the default stats_frequency (15 s), both intervals at once
         b = Agent(self, f"n{n}-steady-1s", self.config("1s", None, pop_rule))
@@ -403,6 +404,53 @@ class Bench:
 
         if self.exporter:
             r["exporter"] = self.process_exporter(n, m)
+
+    def signals_and_labels(self, n, pop, pop_rule, r):
+        """1c/1d: what the OOM signals (issue 11) and the identity labels
+        (issue 15) add to a check. Four agents at once over one window, each
+        against its twin: one rule with the labels off and on; four rules,
+        three of them plain limits or the three conditions (host pressure,
+        MemAvailable, each cgroup's working set), none of which holds."""
+        m = pop.marker
+
+        def plain(i):
+            return self.rule(f"plain{i}", m, "64Gi")
+
+        conditions = [
+            f"  - name: ws\n    match: {{ cmdline: '{m}' }}\n    scope: cgroup\n"
+            "    measure: working_set\n    limit: 64Gi\n    dry_run: true\n",
+            f"  - name: short\n    match: {{ cmdline: '{m}' }}\n    available: {{below: 1%}}\n"
+            "    dry_run: true\n",
+        ]
+        if os.path.exists("/proc/pressure/memory"):
+            conditions.append(f"  - name: stalled\n    match: {{ cmdline: '{m}' }}\n"
+                              "    pressure: {some: 99%, window: 10s}\n    dry_run: true\n")
+        extra = len(conditions)
+        twins = {
+            "labels_off": "identity_labels: false\n" + self.config("100ms", "1h", pop_rule),
+            "labels_on": self.config("100ms", "1h", pop_rule),
+            "plain_rules": self.config("100ms", "1h", pop_rule + "".join(plain(i) for i in range(extra))),
+            "condition_rules": self.config("100ms", "1h", pop_rule + "".join(conditions)),
+        }
+        agents = {k: Agent(self, f"n{n}-{k}", cfg) for k, cfg in twins.items()}
+        try:
+            for a in agents.values():
+                a.wait_checks(5)
+            before = {k: (a.checks(), cpu_ns(a.pid)) for k, a in agents.items()}
+            time.sleep(self.secs(5, 15))
+            r["twins"] = {}
+            for k, a in agents.items():
+                checks, cpu = a.checks() - before[k][0], cpu_ns(a.pid) - before[k][1]
+                r["twins"][k] = {"cpu_ns_per_check": cpu / max(1, checks), "checks": checks}
+            r["twins"]["conditions"] = extra
+        finally:
+            for a in agents.values():
+                a.stop()
+        t = r["twins"]
+        log(f"N={n}: labels off/on {t['labels_off']['cpu_ns_per_check'] / 1e3:.0f}/"
+            f"{t['labels_on']['cpu_ns_per_check'] / 1e3:.0f} us/check, plain/condition rules "
+            f"{t['plain_rules']['cpu_ns_per_check'] / 1e3:.0f}/"
+            f"{t['condition_rules']['cpu_ns_per_check'] / 1e3:.0f} us/check")
 
     def process_exporter(self, n, marker):
         cfg = os.path.join(self.out, f"n{n}-process-exporter.yaml")
@@ -600,6 +648,16 @@ def report(res, where):
             row(f"1. CPU per check, N={n} ({chk['matched']:.0f} matched)",
                 f"{us(chk['cpu_ns_per_check'])} ({per_proc / 1e3:.1f} µs/process)",
                 f"statm floor {us(fl['cpu_ns_per_pass'])}", f"{ratio:.2f}×", "≤ 1.3×", verdict(ratio <= 1.3))
+            if "twins" in r:
+                t = r["twins"]
+                on, off = t["labels_on"]["cpu_ns_per_check"], t["labels_off"]["cpu_ns_per_check"]
+                row(f"1c. CPU per check, N={n}, identity labels on (pod, container, unit)",
+                    us(on), f"labels off {us(off)}", f"{on / off:.2f}×", "no measurable change", "")
+                cond, plain = t["condition_rules"]["cpu_ns_per_check"], t["plain_rules"]["cpu_ns_per_check"]
+                row(f"1d. CPU per check, N={n}, 1 rule + {t['conditions']} condition rules "
+                    "(working set, MemAvailable, pressure)", us(cond),
+                    f"1 + {t['conditions']} limit rules {us(plain)}", f"{cond / plain:.2f}×",
+                    "no measurable change", "")
             st = r["floor_stat+statm"]
             row(f"1b. same, against stat+statm, N={n}", us(chk["cpu_ns_per_check"]),
                 f"stat+statm floor {us(st['cpu_ns_per_pass'])}",
