@@ -1,6 +1,7 @@
 #include "export/web_config.h"
 
 #include <crypt.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -301,7 +302,9 @@ struct WebConfig::Cache {
   }
 };
 
-std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::string& path) {
+std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::string& path,
+                                                                  std::vector<std::string>* named) {
+  if (named) *named = {path};
   ErrorList errors(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -350,6 +353,9 @@ std::variant<WebConfig, std::vector<std::string>> WebConfig::load(const std::str
     } else {
       errors.add(kv.first.Mark(), key, "unknown key");
     }
+  }
+  if (named) {
+    for (std::string& f : config.tls_config_.files()) named->push_back(std::move(f));
   }
   if (!errors.list().empty()) return std::move(errors.list());
   if (config.tls_config_.enabled) {
@@ -423,8 +429,22 @@ LiveWebConfig::~LiveWebConfig() {
 
 void LiveWebConfig::start() {
   if (path_.empty() || watcher_) return;
-  watcher_ = std::make_unique<ConfigWatcher>([this] { return current()->watched_files(); },
-                                             [this] { reload(); }, current()->content_hash());
+  watcher_ = std::make_unique<ConfigWatcher>(
+      [this] {
+        std::vector<std::string> files = current()->watched_files();
+        std::lock_guard lock(mu_);
+        // One missing file makes the whole set "no change yet", which must
+        // not hide an edit of the config back to files that are there: a
+        // named file joins the set once it exists, and that is a change.
+        for (const std::string& f : rejected_named_) {
+          if (std::find(files.begin(), files.end(), f) == files.end() &&
+              ::access(f.c_str(), F_OK) == 0) {
+            files.push_back(f);
+          }
+        }
+        return files;
+      },
+      [this] { reload(); }, current()->content_hash());
   watcher_->start();
 }
 
@@ -445,15 +465,17 @@ LiveWebConfig::Counts LiveWebConfig::counts() const {
 
 bool LiveWebConfig::reload() {
   if (path_.empty()) return false;
-  auto reject = [this](const std::string& why) {
+  std::vector<std::string> named;
+  auto reject = [this, &named](const std::string& why) {
     log::error("web config not reloaded; the previous one stays in force",
                {{"file", path_}, {"err", why}});
     std::lock_guard lock(mu_);
     ++counts_.rejected;
     counts_.last_ok = false;
+    rejected_named_ = std::move(named);
     return false;
   };
-  auto loaded = WebConfig::load(path_);
+  auto loaded = WebConfig::load(path_, &named);
   if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
     std::string joined;
     for (const auto& e : *errors) joined += (joined.empty() ? "" : "; ") + e;
@@ -466,6 +488,7 @@ bool LiveWebConfig::reload() {
   if (next->content_hash() == now->content_hash()) {
     std::lock_guard lock(mu_);
     counts_.last_ok = true;
+    rejected_named_.clear();
     return true;
   }
   if (next->empty_file() && now->auth_required()) {
@@ -483,6 +506,7 @@ bool LiveWebConfig::reload() {
   current_ = std::move(next);
   ++counts_.loaded;
   counts_.last_ok = true;
+  rejected_named_.clear();
   return true;
 }
 

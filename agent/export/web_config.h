@@ -37,8 +37,11 @@ enum class Bcrypt { kAllowed, kNotHere };
 
 class WebConfig {
  public:
-  // The config errors are `file:line:col: key: reason` strings.
-  static std::variant<WebConfig, std::vector<std::string>> load(const std::string& path);
+  // The config errors are `file:line:col: key: reason` strings. `named`,
+  // when given, gets the web config's path and the TLS files it names as far
+  // as it could be read, loaded or not.
+  static std::variant<WebConfig, std::vector<std::string>> load(
+      const std::string& path, std::vector<std::string>* named = nullptr);
 
   bool auth_required() const { return !users_.empty(); }
   std::size_t user_count() const { return users_.size(); }
@@ -130,6 +133,10 @@ class LiveWebConfig {
   mutable std::mutex mu_;
   std::shared_ptr<const WebConfig> current_;
   Counts counts_;
+  // The files a rejected config names beside those in force: the one the
+  // operator points the config at may appear, or get its matching key, only
+  // after the config was changed, and that must be seen too.
+  std::vector<std::string> rejected_named_;
   std::unique_ptr<ConfigWatcher> watcher_;
 };
 

@@ -327,12 +327,15 @@ TEST_F(TlsServer, ARotatedSecretReachesNewHandshakesAndABadOneKeepsTheOld) {
   TlsClient c(client());
   ASSERT_EQ(c.request("GET", "/metrics").server_serial, serial_of(server_.cert));
 
+  // Made first: openssl takes its time on a loaded machine, and the held
+  // connection below has the request head's 3 s to send its request.
+  const Issued next = pki_->leaf("server-next", ca_, "IP:127.0.0.1,DNS:localhost");
+  const Issued third = pki_->leaf("server-third", ca_, "IP:127.0.0.1");
+
   // A connection whose handshake is done before the rotation finishes its
   // request after it, on the context it started with.
   auto held = c.open();
   ASSERT_TRUE(held->reply().handshake) << held->reply().error;
-
-  const Issued next = pki_->leaf("server-next", ca_, "IP:127.0.0.1,DNS:localhost");
   secret.publish(next);
   EXPECT_TRUE(wait_until(
       [&] { return c.request("GET", "/metrics").server_serial == serial_of(next.cert); }, 10s));
@@ -340,7 +343,6 @@ TEST_F(TlsServer, ARotatedSecretReachesNewHandshakesAndABadOneKeepsTheOld) {
 
   // A key that does not match its certificate: logged, and the current
   // certificate goes on serving.
-  const Issued third = pki_->leaf("server-third", ca_, "IP:127.0.0.1");
   secret.publish({third.cert, next.key});
   const auto web = std::static_pointer_cast<const WebMetrics>(server->self_metrics());
   auto last_ok = [&] {
@@ -358,6 +360,35 @@ TEST_F(TlsServer, ARotatedSecretReachesNewHandshakesAndABadOneKeepsTheOld) {
   secret.publish(third);
   EXPECT_TRUE(wait_until(
       [&] { return c.request("GET", "/metrics").server_serial == serial_of(third.cert); }, 10s));
+  EXPECT_EQ(last_ok(), 1);
+}
+
+// An edit that points the config at certificate files not written yet is
+// refused; once they are there, they load, without another edit.
+TEST_F(TlsServer, CertificateFilesNamedBeforeTheyExistLoadOnceTheyAre) {
+  const std::string web = write_web(tls_yaml());
+  start(web);
+  TlsClient c(client());
+  ASSERT_EQ(c.request("GET", "/metrics").server_serial, serial_of(server_.cert));
+  const Issued next = pki_->leaf("server-next", ca_, "IP:127.0.0.1");
+  const std::string cert = dir_ + "/later/tls.crt", key = dir_ + "/later/tls.key";
+  write_web("tls_server_config:\n  cert_file: later/tls.crt\n  key_file: later/tls.key\n");
+  const auto web_metrics = std::static_pointer_cast<const WebMetrics>(server->self_metrics());
+  auto last_ok = [&] {
+    for (const auto& f : web_metrics->Collect()) {
+      if (f.name == "memoryguard_web_config_last_reload_successful") return f.metric[0].gauge.value;
+    }
+    return -1.0;
+  };
+  ASSERT_TRUE(wait_until([&] { return last_ok() == 0; }, 10s)) << "the edit was not refused";
+  EXPECT_EQ(c.request("GET", "/metrics").server_serial, serial_of(server_.cert));
+
+  std::filesystem::create_directories(dir_ + "/later");
+  std::filesystem::copy_file(next.cert, cert);
+  std::filesystem::copy_file(next.key, key);
+  EXPECT_TRUE(wait_until(
+      [&] { return c.request("GET", "/metrics").server_serial == serial_of(next.cert); }, 15s))
+      << "the certificate the config names never loaded";
   EXPECT_EQ(last_ok(), 1);
 }
 
