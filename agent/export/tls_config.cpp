@@ -138,7 +138,9 @@ class Parser {
         }
         if (name == "max_version") max_version_node = v;
       } else if (name == "cipher_suites") {
-        ciphers_given = !v.IsNull();
+        // exporter-toolkit applies the list only when it has entries: an
+        // empty one (a template's, say) means Go's defaults, not TLS 1.3 only.
+        ciphers_given = !v.IsNull() && !(v.IsSequence() && v.size() == 0);
         std::size_t i = 0;
         for (const std::string& suite : list(v, full)) {
           const auto* found = find_cipher(suite);

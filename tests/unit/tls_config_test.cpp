@@ -151,6 +151,18 @@ TEST(TlsConfig, OnlyTls13CiphersLeaveTls12WithoutSuites) {
   EXPECT_EQ(p.config.min_version, TlsVersion::kTls13);
 }
 
+TEST(TlsConfig, AnEmptyCipherListMeansGosDefaults) {
+  const Parsed p =
+      parse("tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: []\n");
+  ASSERT_THAT(p.errors, IsEmpty());
+  EXPECT_EQ(p.config.min_version, TlsVersion::kTls12);
+  EXPECT_THAT(p.config.cipher_suites, IsEmpty());
+  const Parsed capped = parse(
+      "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: []\n"
+      "  max_version: TLS12\n");
+  EXPECT_THAT(capped.errors, IsEmpty()) << "TLS 1.2 keeps its default suites";
+}
+
 TEST(TlsConfig, EachBadValueNamesLineColumnAndKey) {
   struct Case {
     std::string yaml;
