@@ -70,10 +70,11 @@ lintian --fail-on error,warning --display-info "$work"/memoryguard_"$version"_*.
   fail "lintian"
 
 step "apt-get install $(basename "$deb")"
-# Every path outside the scratch, state and log folders: what the package
-# and its scripts add must all be gone after the purge.
+# Every path outside the scratch, state and log folders and this checkout
+# (CI clones it anywhere, and this test writes its reports into it): what the
+# package and its scripts add must all be gone after the purge.
 snapshot() {
-  find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
+  find / -xdev \( -path "$repo" -o -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
     -o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/containers \
     -o -path /var/lib/dpkg -o -path /root -o -path /home -o -path /work \) -prune -o -print |
     sort
