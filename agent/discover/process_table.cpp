@@ -52,6 +52,7 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
                         ScanErrors& errors) {
   ++scan_;
   stat_reads_ = 0;
+  changes_.clear();
   auto listed = proc_.list_pids(pids_);
   if (!listed) {
     // Not one process vanishing: /proc itself is gone or unreadable, and
@@ -113,6 +114,8 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
     auto [it, inserted] = processes_.try_emplace(pid);
     Process& p = it->second;
     const bool reused = !inserted && p.id.start_time != stat->start_time;
+    if (reused) changes_.gone.push_back({pid, p.stat.ppid, p.stat.comm});
+    if ((inserted && scan_ > 1) || reused) changes_.born.push_back({pid, stat->ppid, stat->comm});
     if (inserted || reused) {
       p = Process{};
       p.id = {pid, stat->start_time};
@@ -121,6 +124,7 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
       p.refresh_due = now + first_refresh_after(pid, attribute_ttl);
     } else if (p.stat.comm != stat->comm) {
       p.attrs.valid = false;  // an exec: cmdline, exe, maybe uid changed with it
+      changes_.renamed.push_back({pid, p.stat.ppid, p.stat.comm});
     }
     p.ino = entry.ino;
     p.stat = std::move(*stat);
@@ -139,7 +143,11 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
       }
     }
   }
-  std::erase_if(processes_, [this](const auto& kv) { return kv.second.seen_in_scan != scan_; });
+  std::erase_if(processes_, [this](const auto& kv) {
+    if (kv.second.seen_in_scan == scan_) return false;
+    changes_.gone.push_back({kv.first, kv.second.stat.ppid, kv.second.stat.comm});
+    return true;
+  });
   placements_.prune();
 }
 

@@ -79,6 +79,26 @@ struct Process {
   TimePoint refresh_due{};    // stat and attributes are re-read from then on
 };
 
+// A process that came, went or exec'd another program in the latest scan:
+// what the processes that share pages with it need to know (see
+// measure/sharing_pools.h).
+struct ProcessChange {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  std::string comm;  // for a rename, the old name (the new one is in the table)
+};
+
+struct ScanChanges {
+  std::vector<ProcessChange> born;
+  std::vector<ProcessChange> gone;
+  std::vector<ProcessChange> renamed;
+  void clear() {
+    born.clear();
+    gone.clear();
+    renamed.clear();
+  }
+};
+
 struct ScanErrors;
 
 // Reads what `needs` asks for of one process. Another user's exe link needs
@@ -120,6 +140,9 @@ class ProcessTable {
   void set_container_runtime(std::string runtime) {
     placements_.set_container_runtime(std::move(runtime));
   }
+  // Who came, went or was renamed in the latest scan. The first scan finds
+  // every process: none of those count as born.
+  const ScanChanges& changes() const { return changes_; }
   // stat files read by the latest scan, for tests and benchmarks.
   std::size_t stat_reads() const { return stat_reads_; }
 
@@ -128,6 +151,7 @@ class ProcessTable {
   std::unordered_map<pid_t, Process> processes_;
   CgroupPlacements placements_;
   std::vector<PidEntry> pids_;
+  ScanChanges changes_;
   std::uint64_t scan_ = 0;
   std::size_t stat_reads_ = 0;
   bool listing_failed_ = false;  // said once when it starts, once when it ends

@@ -357,7 +357,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
   table_.scan(now, needs_, attribute_ttl, errors);
   pid_files_.refresh(proc_, *config_);
   if (tree_) tree_->refresh(table_);
-  sampler_.prune(table_);
+  sampler_.follow(table_);
   report.processes_seen = table_.processes().size();
 
   forget_spared_actions();
@@ -420,6 +420,7 @@ void CheckLoop::report_memory_reads() {
   const SamplerStats& now = sampler_.stats();
   metrics_.memory_read(
       now.rollup_reads - reported_reads_.rollup_reads,
+      now.rollup_reads_skipped - reported_reads_.rollup_reads_skipped,
       std::chrono::duration<double>(now.rollup_time - reported_reads_.rollup_time).count());
   reported_reads_ = now;
 }

@@ -116,6 +116,16 @@ struct Metrics::Impl {
               "and USS.")
           .Register(*registry)
           .Add({});
+  prometheus::Counter& smaps_reads_skipped =
+      prometheus::BuildCounter()
+          .Name("memoryguard_smaps_reads_skipped_total")
+          .Help(
+              "Reads of smaps_rollup that the gauges were due, left out because the process's "
+              "PSS cannot have moved by more than 1% since its last read: its statm is the "
+              "same, and so are the processes it shares pages with. Each process is read at "
+              "least every 10 stats_frequency periods.")
+          .Register(*registry)
+          .Add({});
   prometheus::Counter& smaps_read_seconds =
       prometheus::BuildCounter()
           .Name("memoryguard_smaps_read_seconds_total")
@@ -301,8 +311,9 @@ void Metrics::scan_finished(double seconds) {
   impl_->scan_histogram.Observe(seconds);
 }
 
-void Metrics::memory_read(std::uint64_t reads, double seconds) {
+void Metrics::memory_read(std::uint64_t reads, std::uint64_t skipped, double seconds) {
   impl_->smaps_reads.Increment(static_cast<double>(reads));
+  impl_->smaps_reads_skipped.Increment(static_cast<double>(skipped));
   impl_->smaps_read_seconds.Increment(seconds);
 }
 

@@ -52,7 +52,7 @@ class Metrics {
   // Page walks done for PSS/USS since the last call, and their wall time. Each
   // holds the walked process's mmap lock; the sampler caps every process's
   // share, and this sum shows operators what the walks cost in all.
-  void memory_read(std::uint64_t reads, double seconds);
+  void memory_read(std::uint64_t reads, std::uint64_t skipped, double seconds);
   void scan_error(const std::string& reason, double count = 1);
   void config_reloaded(bool success, double unix_time);
 

@@ -8,7 +8,9 @@
 namespace mg {
 
 MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness, double lock_duty)
-    : proc_(proc), clock_(clock), staleness_(staleness), duty_(lock_duty) {}
+    : proc_(proc), clock_(clock), staleness_(staleness), duty_(lock_duty) {
+  set_staleness(staleness);
+}
 
 bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
   auto [it, inserted] = entries_.try_emplace(p.id.pid);
@@ -17,16 +19,20 @@ bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
     e = Entry{};  // a reused pid: nothing of the old process carries over
   }
   e.start_time = p.id.start_time;
-  auto rss = proc_.read_rss(p.id.pid, e.statm);
-  if (!rss) {
-    errors.count(rss.error());
+  auto statm = proc_.read_statm(p.id.pid, e.statm_file);
+  if (!statm) {
+    errors.count(statm.error());
     entries_.erase(it);
     return false;
   }
   const TimePoint now = clock_.now();
+  if (e.statm_read && *statm != e.statm) pools_.mappings_moved(p, now);
+  e.statm = *statm;
+  e.statm_read = true;
+  const std::uint64_t rss = statm->resident;
   if (e.rss_at != TimePoint{} && now > e.rss_at) {
     const double dt = std::chrono::duration<double>(now - e.rss_at).count();
-    const double step = (static_cast<double>(*rss) - static_cast<double>(e.fig.rss)) / dt;
+    const double step = (static_cast<double>(rss) - static_cast<double>(e.fig.rss)) / dt;
     // Exponential smoothing with a time constant, so a check every 10ms and
     // one every second weigh the same span of history; a leak that grows in
     // bursts shows as its average rate.
@@ -34,7 +40,7 @@ bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
     e.fig.growth_per_second += (step - e.fig.growth_per_second) * weight;
   }
   e.rss_at = now;
-  e.fig.rss = *rss;
+  e.fig.rss = rss;
   e.fig.fresh = false;
   // Between rollup reads, growth of RSS is the best cheap bound on growth of
   // PSS: a leak shows up in both.
@@ -55,8 +61,17 @@ void MemorySampler::refresh_detail(const Process& p, const DetailDemand& demand,
   // A stale figure is refreshed within the same 1% budget as an optional
   // read: for the gauges alone, a 4 GiB process whose read takes 0.2 s must
   // not pay more than that (its gauge is then up to 20 s old, not 15).
-  bool read =
-      !e.fig.have_detail || (now - e.detail_at >= staleness_ && now >= e.next_optional_read);
+  const bool stale =
+      now - e.detail_at >= staleness_ ||
+      (staleness_ > Duration::zero() && now - e.walk.at >= staleness_ * kMaxSkippedFor);
+  bool read = !e.fig.have_detail || (stale && now >= e.next_optional_read);
+  const bool judging = demand.force || e.fig.rss >= demand.threshold;
+  if (read && e.fig.have_detail && !judging &&
+      pss_within_one_percent(e.walk, e.statm, pools_.mark(p), now, staleness_)) {
+    ++stats_.rollup_reads_skipped;
+    e.detail_at = now;
+    return;
+  }
   if (!read && (demand.force || (e.fig.rss >= demand.threshold &&
                                  (e.fig.pss >= demand.threshold || now >= e.next_optional_read)))) {
     // Even a read that judging needs waits out the hard cap: a huge process
@@ -81,6 +96,9 @@ void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) 
   e.exact_pss = mem->pss;
   e.exact_uss = mem->uss;
   e.rss_at_detail = e.fig.rss;
+  // The statm read just before the walk: a change between the two shows at
+  // the next read, as a change since this walk.
+  e.walk = {e.statm, *mem, pools_.mark(p), end, end - p.first_seen_at >= staleness_};
   // A process's first refresh comes up to half of `staleness` sooner: the
   // processes one check reads for the first time (all of them, at start) are
   // then not all stale again at one later check, which would read every
@@ -101,7 +119,8 @@ const MemoryFigures* MemorySampler::figures(pid_t pid) const {
   return it == entries_.end() ? nullptr : &it->second.fig;
 }
 
-void MemorySampler::prune(const ProcessTable& table) {
+void MemorySampler::follow(const ProcessTable& table) {
+  pools_.observe(table, clock_.now());
   std::erase_if(entries_, [&](const auto& kv) {
     const Process* p = table.find(kv.first);
     return !p || p->id.start_time != kv.second.start_time;

@@ -9,6 +9,9 @@
 //   - the process's RSS has reached a limit it is judged against, and either
 //     its estimated PSS (last PSS + RSS growth since) has too, or the lock
 //     duty budget allows another read.
+// A stale figure is walked again only if its PSS can have moved by more than
+// 1% since the last walk (measure/pss_drift.h), and at least every
+// kMaxSkippedFor stale periods; the walks left out are counted.
 // The duty budget caps the share of a target's wall time the agent may hold
 // its lock: after a read that took t, the next optional read waits t/duty
 // (1%), and even a read judging needs waits t/10% (the hard cap).
@@ -20,6 +23,8 @@
 
 #include "config/config.h"
 #include "discover/process_table.h"
+#include "measure/pss_drift.h"
+#include "measure/sharing_pools.h"
 #include "procfs/proc_fs.h"
 #include "util/clock.h"
 
@@ -53,13 +58,18 @@ struct DetailDemand {
 
 struct SamplerStats {
   std::uint64_t rollup_reads = 0;
+  // Stale figures not walked again: their PSS cannot have moved by 1%.
+  std::uint64_t rollup_reads_skipped = 0;
   Duration rollup_time{0};
 };
 
 class MemorySampler {
  public:
   MemorySampler(ProcFs& proc, const Clock& clock, Duration staleness, double lock_duty = 0.01);
-  void set_staleness(Duration d) { staleness_ = d; }
+  void set_staleness(Duration d) {
+    staleness_ = d;
+    pools_.set_memory(d * kMaxSkippedFor);
+  }
 
   // Reads statm (through a handle kept open per process, see CachedFile).
   // Returns false when the process could not be measured; its entry is
@@ -68,20 +78,25 @@ class MemorySampler {
   // Applies the policy above; call after refresh_rss.
   void refresh_detail(const Process& p, const DetailDemand& demand, ScanErrors& errors);
   const MemoryFigures* figures(pid_t pid) const;
-  // Drops processes the table no longer has.
-  void prune(const ProcessTable& table);
+  // Takes in the table's latest scan: drops the processes it no longer has
+  // and notes who came and went for the sharing pools.
+  void follow(const ProcessTable& table);
   const SamplerStats& stats() const { return stats_; }
 
  private:
   struct Entry {
     std::uint64_t start_time = 0;
-    CachedFile statm;
+    CachedFile statm_file;
+    Statm statm;
+    bool statm_read = false;
     TimePoint rss_at{};
     MemoryFigures fig;
     std::uint64_t exact_pss = 0;
     std::uint64_t exact_uss = 0;
     std::uint64_t rss_at_detail = 0;
+    // When the figure was last walked, or found not to need a walk.
     TimePoint detail_at{};
+    WalkBasis walk;
     TimePoint next_optional_read{};
     TimePoint next_forced_read{};
   };
@@ -97,6 +112,7 @@ class MemorySampler {
   Duration staleness_;
   double duty_;
   std::unordered_map<pid_t, Entry> entries_;
+  SharingPools pools_;
   SamplerStats stats_;
 };
 

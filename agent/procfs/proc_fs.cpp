@@ -356,12 +356,24 @@ Expected<std::vector<CgroupMembership>> ProcFs::parse_cgroups(std::string_view s
 Expected<std::uint64_t> ProcFs::read_rss(pid_t pid) {
   auto file = read_file(pid, "statm", kSmallFileCap);
   if (!file) return file.error();
-  return parse_statm(*file);
+  auto statm = parse_statm(*file);
+  if (!statm) return statm.error();
+  return statm->resident;
 }
 
 Expected<std::uint64_t> ProcFs::read_rss(pid_t pid, CachedFile& file) {
+  auto statm = read_statm(pid, file);
+  if (!statm) return statm.error();
+  return statm->resident;
+}
+
+Expected<Statm> ProcFs::read_statm(pid_t pid, CachedFile& file) {
   if (!file.is_open()) {
-    if (!may_cache_another()) return read_rss(pid);
+    if (!may_cache_another()) {
+      auto text = read_file(pid, "statm", kSmallFileCap);
+      if (!text) return text.error();
+      return parse_statm(*text);
+    }
     const int fd = ::open(build_path(pid, "statm"), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return read_error_from_errno(errno);
     file.fd_ = fd;
@@ -381,13 +393,15 @@ Expected<std::uint64_t> ProcFs::read_rss(pid_t pid, CachedFile& file) {
   return parse_statm(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
 }
 
-Expected<std::uint64_t> ProcFs::parse_statm(std::string_view text) const {
+Expected<Statm> ProcFs::parse_statm(std::string_view text) const {
   std::string_view s = trim(text);
-  std::uint64_t size = 0, resident = 0;
-  if (!parse_num(next_token(s), size) || !parse_num(next_token(s), resident)) {
-    return ReadError::kParse;
+  // size resident shared text lib data dt, in pages; lib and dt are always 0.
+  std::uint64_t pages[6] = {};
+  for (std::uint64_t& field : pages) {
+    if (!parse_num(next_token(s), field)) return ReadError::kParse;
   }
-  return resident * static_cast<std::uint64_t>(page_size_);
+  const auto page = static_cast<std::uint64_t>(page_size_);
+  return Statm{pages[0] * page, pages[1] * page, pages[2] * page, pages[3] * page, pages[5] * page};
 }
 
 Expected<MemoryUsage> ProcFs::read_memory(pid_t pid) {

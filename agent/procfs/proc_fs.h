@@ -44,6 +44,18 @@ struct MemoryUsage {
   std::uint64_t uss = 0;  // Private_Clean + Private_Dirty
 };
 
+// statm, in bytes. Any change in it is a change of the process's own
+// mappings; its PSS can move without one only when the processes it shares
+// pages with change (see measure/pss_drift.h).
+struct Statm {
+  std::uint64_t size = 0;
+  std::uint64_t resident = 0;
+  std::uint64_t shared = 0;  // resident file and shmem pages
+  std::uint64_t text = 0;
+  std::uint64_t data = 0;
+  bool operator==(const Statm&) const = default;
+};
+
 struct ProcIds {
   uid_t real_uid = 0;
   uid_t effective_uid = 0;
@@ -109,8 +121,9 @@ class ProcFs {
   static Expected<std::vector<CgroupMembership>> parse_cgroups(std::string_view text);
   // Resident pages from statm, in bytes. The cheap upper bound on PSS.
   Expected<std::uint64_t> read_rss(pid_t pid);
-  // The same, through `file`, opened on first use and kept open while the
-  // budget of cached handles allows (see CachedFile).
+  // All of statm, through `file`, opened on first use and kept open while
+  // the budget of cached handles allows (see CachedFile).
+  Expected<Statm> read_statm(pid_t pid, CachedFile& file);
   Expected<std::uint64_t> read_rss(pid_t pid, CachedFile& file);
   std::size_t cached_files() const { return cached_open_; }
   // PSS/USS/RSS from smaps_rollup; sums smaps where the kernel has no rollup.
@@ -140,7 +153,7 @@ class ProcFs {
   bool pid_dir_exists(pid_t pid);
   // <root>/<pid>/<name> built in path_, so a scan allocates no path strings.
   const char* build_path(pid_t pid, const char* name);
-  Expected<std::uint64_t> parse_statm(std::string_view s) const;
+  Expected<Statm> parse_statm(std::string_view s) const;
   bool may_cache_another();
 
   std::string root_;

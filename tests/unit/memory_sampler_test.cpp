@@ -20,7 +20,12 @@ constexpr std::uint64_t kMi = 1024 * 1024;
 
 class MemorySamplerTest : public ::testing::Test {
  protected:
-  void SetUp() override { set(100 * 1024, 30 * 1024); }
+  // A process the table has just found: young, so walked on schedule
+  // whatever moved (see WalkSkip below for a settled one).
+  void SetUp() override {
+    set(100 * 1024, 30 * 1024);
+    process.first_seen_at = clock.now();
+  }
   // Rewrites the fake process's statm and smaps_rollup.
   void set(std::uint64_t rss_kib, std::uint64_t pss_kib) {
     FakeProcess f;
@@ -89,6 +94,7 @@ TEST_F(MemorySamplerTest, ProcessesFirstReadTogetherAreRefreshedAtDifferentCheck
     Process p;
     p.id = {f.pid, f.start_time};
     p.stat.pid = f.pid;
+    p.first_seen_at = clock.now();
     many.push_back(p);
   }
   std::map<int, int> refreshed_at;  // second -> processes refreshed then
@@ -172,8 +178,11 @@ TEST(MemorySamplerDuty, RefreshingAStaleFigureStaysWithinTheOnePercentBudget) {
   ScanErrors errors;
   DetailDemand gauges_only;
   gauges_only.wanted = true;
-  // Ten minutes of checks at 1 s.
+  // Ten minutes of checks at 1 s, of a process whose RSS moves by a page at
+  // each: its walks are never skipped, so only the duty budget spaces them.
+  const std::string statm = std::to_string(f.pid) + "/statm";
   for (int i = 0; i < 600; ++i) {
+    tree.write(statm, "2000000 " + std::to_string(1024 * 1024 + i % 2) + " 100 10 0 500 0\n");
     ASSERT_TRUE(sampler.refresh_rss(process, errors));
     sampler.refresh_detail(process, gauges_only, errors);
     clock.advance(std::chrono::milliseconds(700));  // with the 3 readings above, 1 s a check
@@ -182,6 +191,75 @@ TEST(MemorySamplerDuty, RefreshingAStaleFigureStaysWithinTheOnePercentBudget) {
   const double duty = std::chrono::duration<double>(stats.rollup_time).count() / 600.0;
   EXPECT_LE(duty, 0.011) << stats.rollup_reads << " reads";
   EXPECT_GE(stats.rollup_reads, 30u) << "the gauge is still refreshed, only less often";
+}
+
+// A settled process (found long ago) whose figure is stale: walked again only
+// when something that moves PSS moved.
+class WalkSkip : public MemorySamplerTest {
+ protected:
+  void SetUp() override {
+    set(100 * 1024, 30 * 1024);
+    process.first_seen_at = clock.now() - 1h;
+    sample(gauges());  // the first walk
+  }
+  static DetailDemand gauges() {
+    DetailDemand d;
+    d.wanted = true;
+    return d;
+  }
+  // One check a second for `seconds`; how many of them walked.
+  int walks_over(int seconds, DetailDemand d = gauges()) {
+    int walks = 0;
+    for (int t = 0; t < seconds; ++t) {
+      clock.advance(1s);
+      walks += sample(d).fresh ? 1 : 0;
+    }
+    return walks;
+  }
+};
+
+TEST_F(WalkSkip, AnUnchangedProcessIsWalkedOnlyAtTheCeilingAndTheSkipsAreCounted) {
+  // 150 s = kMaxSkippedFor stats_frequency periods: the first stale check
+  // (within 15 s) and every later one until the ceiling skip.
+  EXPECT_EQ(walks_over(149), 0);
+  EXPECT_EQ(sampler.stats().rollup_reads, 1u);
+  EXPECT_GE(sampler.stats().rollup_reads_skipped, 9u);
+  EXPECT_LE(sampler.stats().rollup_reads_skipped, 10u) << "one skip per stale period";
+  EXPECT_EQ(walks_over(2), 1) << "the ceiling: at least every 10 stats_frequency periods";
+}
+
+TEST_F(WalkSkip, ItsOwnStatmMovingMeansAWalkAtTheNextStalePeriod) {
+  EXPECT_EQ(walks_over(16), 0);
+  set(100 * 1024 + 4, 31 * 1024);  // one page more
+  const int walks = walks_over(16);
+  EXPECT_EQ(walks, 1);
+  EXPECT_EQ(sampler.figures(process.id.pid)->pss, 31 * kMi) << "the walk's figure, not an estimate";
+}
+
+TEST_F(WalkSkip, ASharerMovingMeansAWalk) {
+  EXPECT_EQ(walks_over(16), 0);
+  // Another process of its program (comm "worker", not under the table's
+  // watch here) changed its mappings.
+  Process sibling = process;
+  sibling.id = {process.id.pid + 1, process.id.start_time};
+  sibling.stat.pid = sibling.id.pid;
+  FakeProcess f;
+  f.pid = sibling.id.pid;
+  for (const auto& e : f.entries()) tree.add(e);
+  ASSERT_TRUE(sampler.refresh_rss(sibling, errors));
+  f.rss_kib += 4;
+  for (const auto& e : f.entries()) tree.add(e);
+  ASSERT_TRUE(sampler.refresh_rss(sibling, errors));
+  EXPECT_EQ(walks_over(16), 1);
+}
+
+TEST_F(WalkSkip, JudgingIsNeverSkipped) {
+  // RSS 100 MiB is at the 90 MiB limit it is judged against: walked as the
+  // duty budget allows, whatever the pools say.
+  DetailDemand judged = gauges();
+  judged.threshold = 90 * kMi;
+  EXPECT_GE(walks_over(16, judged), 1);
+  EXPECT_EQ(sampler.stats().rollup_reads_skipped, 0u);
 }
 
 }  // namespace

@@ -1,0 +1,46 @@
+#include "measure/pss_drift.h"
+
+#include <algorithm>
+
+namespace mg {
+
+namespace {
+
+// Within 1% of PSS: `bytes` * 100 <= pss, without overflow for any size.
+bool under_one_percent(std::uint64_t bytes, std::uint64_t pss) {
+  return bytes <= pss / 100;
+}
+
+}  // namespace
+
+bool pss_within_one_percent(const WalkBasis& walk, const Statm& statm_now, const PoolMark& pool_now,
+                            TimePoint now, Duration stats_frequency) {
+  if (stats_frequency <= Duration::zero() || walk.at == TimePoint{}) return false;
+  if (now - walk.at >= stats_frequency * kMaxSkippedFor) return false;
+  // A young process is still mapping and touching what it will keep.
+  if (!walk.settled) return false;
+  if (statm_now != walk.statm) return false;
+  const MemoryUsage& u = walk.usage;
+  if (u.pss == 0) return false;
+  // A fork shares every page of the parent, private ones too.
+  if (pool_now.children != walk.pool.children) return false;
+  const std::uint64_t shared_share = u.pss > u.uss ? u.pss - u.uss : 0;
+  const std::uint64_t unshared_room = u.rss > u.pss ? u.rss - u.pss : 0;
+  if (under_one_percent(shared_share, u.pss) && under_one_percent(unshared_room, u.pss)) {
+    return true;
+  }
+  if (!pool_now.same_pool(walk.pool)) return false;
+  // Host-wide sharing: each birth or exit moves a page mapped by m processes
+  // by a share of about 1/m of its share. Libraries are mapped by most of the
+  // host; the pool (checked above) holds the pages shared by few. Counted
+  // against half the budget, with the smaller population of the two.
+  const std::uint64_t churn = pool_now.host_churn - walk.pool.host_churn;
+  if (churn == 0) return true;
+  const std::size_t population = std::min(walk.pool.population, pool_now.population);
+  if (population == 0) return false;
+  const long double moved = static_cast<long double>(shared_share) *
+                            static_cast<long double>(churn) / static_cast<long double>(population);
+  return moved * 200 <= static_cast<long double>(u.pss);
+}
+
+}  // namespace mg
