@@ -75,7 +75,9 @@ void ProcessTable::scan(TimePoint now, const AttributeNeeds& needs, Duration att
   // tells it: when the agent starts on a host of old processes, they are not
   // all re-read at every scan for their first attribute_ttl.
   std::optional<std::uint64_t> young_after_ticks;
+  uptime_.reset();
   if (auto up = proc_.read_uptime()) {
+    uptime_ = *up;
     const double ticks = static_cast<double>(proc_.clock_ticks_per_second());
     const double young = std::chrono::duration<double>(attribute_ttl).count() * ticks;
     const double now_ticks = *up * ticks;

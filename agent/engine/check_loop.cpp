@@ -112,6 +112,8 @@ void CheckLoop::apply(Config config, const std::string& content_hash) {
     }
   }
   rules_ = std::move(next);
+  ++config_generation_;
+  for (std::size_t i = 0; i < rules_.size(); ++i) rules_[i]->matcher.memoize(i, config_generation_);
   config_ = shared;
   content_hash_ = content_hash;
   needs_ = needs_of(*config_);

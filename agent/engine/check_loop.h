@@ -111,6 +111,9 @@ class CheckLoop {
 
   std::shared_ptr<const Config> config_;
   std::string content_hash_;
+  // Moves with every config applied: the rules' match verdicts kept in the
+  // process table are for one config's rules (see RuleMatcher::memoize).
+  std::uint64_t config_generation_ = 0;
   AttributeNeeds needs_;
   RuleStates rules_;  // config order
 

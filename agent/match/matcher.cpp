@@ -123,30 +123,51 @@ AttributeNeeds needs_of(const Config& config) {
 
 void RuleMatcher::rebind(const RuleSpec& rule) {
   rule_ = &rule;
-  cache_.clear();
+  memoized_ = false;
   auto uses_pid_file = [](const MatchSpec& m) {
     return m.pid_file || (m.exclude && m.exclude->pid_file);
   };
   cacheable_ = !uses_pid_file(rule.match);
 }
 
-const RuleMatcher::CacheEntry& RuleMatcher::evaluate(const Process& p, const PidFiles& pid_files,
-                                                     std::uint64_t scan) {
-  CacheEntry& e = cache_[p.id.pid];
-  const bool fresh = cacheable_ && e.scan != 0 && e.start_time == p.id.start_time &&
-                     e.attrs_read_at == p.attrs.read_at;
-  if (!fresh) {
-    e.start_time = p.id.start_time;
-    e.attrs_read_at = p.attrs.read_at;
-    e.direct = !p.stat.is_kernel_thread() && matches_keys(rule_->match, p, pid_files);
-    e.excluded = excluded(rule_->match, p, pid_files);
+void RuleMatcher::memoize(std::size_t slot, std::uint64_t generation) {
+  memoized_ = true;
+  slot_ = slot;
+  generation_ = generation;
+}
+
+namespace {
+
+// One byte of MatchMemo::verdicts.
+constexpr std::uint8_t kKnown = 1, kDirect = 2, kExcluded = 4;
+
+}  // namespace
+
+RuleMatcher::Verdict RuleMatcher::evaluate(const Process& p, const PidFiles& pid_files) {
+  const auto fresh = [&] {
+    return Verdict{!p.stat.is_kernel_thread() && matches_keys(rule_->match, p, pid_files),
+                   excluded(rule_->match, p, pid_files)};
+  };
+  // A pid file's content changes with no change of the process: not kept.
+  if (!memoized_ || !cacheable_) return fresh();
+  MatchMemo& memo = p.match_memo;
+  if (memo.generation != generation_ || memo.attrs_read_at != p.attrs.read_at) {
+    memo.generation = generation_;
+    memo.attrs_read_at = p.attrs.read_at;
+    std::fill(memo.verdicts.begin(), memo.verdicts.end(), std::uint8_t{0});
   }
-  e.scan = scan;
-  return e;
+  if (memo.verdicts.size() <= slot_) memo.verdicts.resize(slot_ + 1, 0);
+  std::uint8_t& kept = memo.verdicts[slot_];
+  if (!(kept & kKnown)) {
+    const Verdict v = fresh();
+    kept =
+        static_cast<std::uint8_t>(kKnown | (v.direct ? kDirect : 0) | (v.excluded ? kExcluded : 0));
+  }
+  return {(kept & kDirect) != 0, (kept & kExcluded) != 0};
 }
 
 bool RuleMatcher::descends_from_match(const ProcessTable& table, const Process& p,
-                                      const PidFiles& pid_files, std::uint64_t scan) {
+                                      const PidFiles& pid_files) {
   // Walks up the parent chain once per process per scan, remembering answers
   // so a deep tree of workers costs one step each.
   std::vector<pid_t> path;
@@ -157,7 +178,7 @@ bool RuleMatcher::descends_from_match(const ProcessTable& table, const Process& 
       found = it->second;
       break;
     }
-    if (evaluate(*cur, pid_files, scan).direct) {
+    if (evaluate(*cur, pid_files).direct) {
       found = true;
       break;
     }
@@ -172,16 +193,14 @@ bool RuleMatcher::descends_from_match(const ProcessTable& table, const Process& 
 void RuleMatcher::select(const ProcessTable& table, const PidFiles& pid_files,
                          std::vector<pid_t>& out) {
   out.clear();
-  const std::uint64_t scan = table.scan_number();
   ancestry_.clear();
   for (const auto& [pid, p] : table.processes()) {
     if (p.stat.is_kernel_thread()) continue;
-    const CacheEntry& e = evaluate(p, pid_files, scan);
-    bool picked = e.direct;
-    if (!picked && rule_->children) picked = descends_from_match(table, p, pid_files, scan);
-    if (picked && !e.excluded) out.push_back(pid);
+    const Verdict v = evaluate(p, pid_files);
+    bool picked = v.direct;
+    if (!picked && rule_->children) picked = descends_from_match(table, p, pid_files);
+    if (picked && !v.excluded) out.push_back(pid);
   }
-  std::erase_if(cache_, [scan](const auto& kv) { return kv.second.scan != scan; });
 }
 
 }  // namespace mg

@@ -40,24 +40,26 @@ class RuleMatcher {
  public:
   explicit RuleMatcher(const RuleSpec& rule) : rule_(&rule) {}
   void rebind(const RuleSpec& rule);  // after a reload keeps nothing stale
+  // Keeps this rule's verdicts in each process's MatchMemo, at `slot`: the
+  // rules of one config share `generation` (a new one per config) and have
+  // distinct slots. Until then, every select matches every process afresh.
+  void memoize(std::size_t slot, std::uint64_t generation);
   // Appends the matched pids to `out` (cleared first).
   void select(const ProcessTable& table, const PidFiles& pid_files, std::vector<pid_t>& out);
 
  private:
-  struct CacheEntry {
-    std::uint64_t start_time = 0;
-    TimePoint attrs_read_at{};
-    bool direct = false;
-    bool excluded = false;
-    std::uint64_t scan = 0;
+  struct Verdict {
+    bool direct = false;    // its own keys match
+    bool excluded = false;  // its `not:` matches
   };
-  const CacheEntry& evaluate(const Process& p, const PidFiles& pid_files, std::uint64_t scan);
-  bool descends_from_match(const ProcessTable& table, const Process& p, const PidFiles& pid_files,
-                           std::uint64_t scan);
+  Verdict evaluate(const Process& p, const PidFiles& pid_files);
+  bool descends_from_match(const ProcessTable& table, const Process& p, const PidFiles& pid_files);
 
   const RuleSpec* rule_;
   bool cacheable_ = true;
-  std::unordered_map<pid_t, CacheEntry> cache_;
+  bool memoized_ = false;
+  std::size_t slot_ = 0;
+  std::uint64_t generation_ = 0;
   std::unordered_map<pid_t, bool> ancestry_;  // per scan, for children
 };
 

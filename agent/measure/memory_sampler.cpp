@@ -26,7 +26,9 @@ bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
     return false;
   }
   const TimePoint now = clock_.now();
-  if (e.statm_read && *statm != e.statm) pools_.mappings_moved(p, now);
+  if (e.statm_read && *statm != e.statm) {
+    pools_.mappings_moved(p, statm->shared != e.statm.shared || statm->text != e.statm.text, now);
+  }
   e.statm = *statm;
   e.statm_read = true;
   const std::uint64_t rss = statm->resident;
@@ -98,7 +100,7 @@ void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) 
   e.rss_at_detail = e.fig.rss;
   // The statm read just before the walk: a change between the two shows at
   // the next read, as a change since this walk.
-  e.walk = {e.statm, *mem, pools_.mark(p), end, end - p.first_seen_at >= staleness_};
+  e.walk = {e.statm, *mem, pools_.mark(p), end, settled(p, end)};
   // A process's first refresh comes up to half of `staleness` sooner: the
   // processes one check reads for the first time (all of them, at start) are
   // then not all stale again at one later check, which would read every
@@ -114,13 +116,28 @@ void MemorySampler::read_detail(const Process& p, Entry& e, ScanErrors& errors) 
   e.fig.fresh = true;
 }
 
+bool MemorySampler::settled(const Process& p, TimePoint now) const {
+  // By its real age where /proc tells it: when the agent starts on a host of
+  // old processes, their walks can be skipped from the second one on.
+  if (uptime_) {
+    const double ticks = static_cast<double>(proc_.clock_ticks_per_second());
+    const double age = *uptime_ + std::chrono::duration<double>(now - uptime_at_).count() -
+                       static_cast<double>(p.id.start_time) / ticks;
+    return age >= std::chrono::duration<double>(staleness_).count();
+  }
+  return now - p.first_seen_at >= staleness_;
+}
+
 const MemoryFigures* MemorySampler::figures(pid_t pid) const {
   auto it = entries_.find(pid);
   return it == entries_.end() ? nullptr : &it->second.fig;
 }
 
 void MemorySampler::follow(const ProcessTable& table) {
-  pools_.observe(table, clock_.now());
+  const TimePoint now = clock_.now();
+  pools_.observe(table, now);
+  uptime_ = table.uptime();
+  uptime_at_ = now;
   std::erase_if(entries_, [&](const auto& kv) {
     const Process* p = table.find(kv.first);
     return !p || p->id.start_time != kv.second.start_time;

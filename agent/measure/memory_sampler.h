@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "config/config.h"
@@ -106,6 +107,8 @@ class MemorySampler {
   // Time constant of the smoothing of growth_per_second.
   static constexpr double kGrowthSmoothingSeconds = 1.0;
   void read_detail(const Process& p, Entry& e, ScanErrors& errors);
+  // Whether `p` is older than stats_frequency at `now`.
+  bool settled(const Process& p, TimePoint now) const;
 
   ProcFs& proc_;
   const Clock& clock_;
@@ -113,6 +116,9 @@ class MemorySampler {
   double duty_;
   std::unordered_map<pid_t, Entry> entries_;
   SharingPools pools_;
+  // The table's uptime and when it was read, for processes' real ages.
+  std::optional<double> uptime_;
+  TimePoint uptime_at_{};
   SamplerStats stats_;
 };
 

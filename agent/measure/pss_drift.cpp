@@ -22,14 +22,27 @@ bool pss_within_one_percent(const WalkBasis& walk, const Statm& statm_now, const
   if (statm_now != walk.statm) return false;
   const MemoryUsage& u = walk.usage;
   if (u.pss == 0) return false;
+  // Clean private pages are mostly file pages no one else has touched yet:
+  // any process, of any program, that touches one halves its share, and
+  // nothing but a walk shows it. Their worst case, half of them, must fit in
+  // half the budget.
+  if (u.private_clean > u.pss / 100) return false;
   // A fork shares every page of the parent, private ones too.
-  if (pool_now.children != walk.pool.children) return false;
+  if (pool_now.forks != walk.pool.forks) return false;
   const std::uint64_t shared_share = u.pss > u.uss ? u.pss - u.uss : 0;
   const std::uint64_t unshared_room = u.rss > u.pss ? u.rss - u.pss : 0;
   if (under_one_percent(shared_share, u.pss) && under_one_percent(unshared_room, u.pss)) {
     return true;
   }
-  if (!pool_now.same_pool(walk.pool)) return false;
+  if (pool_now.ppid != walk.pool.ppid || pool_now.program != walk.pool.program) return false;
+  // Copy-on-write pages are shared with parent, siblings and children only
+  // after a fork without exec. A process with none of them (an exec'd
+  // daemon among pid 1's children) does not care what its family does.
+  const bool shares_anonymous = !u.shared_anon || !under_one_percent(*u.shared_anon, u.pss);
+  if (shares_anonymous &&
+      (pool_now.siblings != walk.pool.siblings || pool_now.children != walk.pool.children)) {
+    return false;
+  }
   // Host-wide sharing: each birth or exit moves a page mapped by m processes
   // by a share of about 1/m of its share. Libraries are mapped by most of the
   // host; the pool (checked above) holds the pages shared by few. Counted

@@ -19,11 +19,18 @@
 // within 1% whatever the others do, as long as it has no new child (a fork
 // shares its private pages too).
 //
-// Not seen: a process outside the pool that maps a file this one maps,
-// without coming or going (two unrelated programs mmapping one data file),
-// and a pool member that breaks copy-on-write sharing without any change in
-// its resident pages for a whole stats_frequency. The hard ceiling between
-// walks (kMaxSkippedFor) bounds how long either can go unseen.
+// A file page that only this process has touched is private to it (clean)
+// until any other process touches it: a process with more than 1% of its
+// PSS in clean private pages is walked on schedule.
+//
+// Not seen: a process outside the pool that maps a file this one shares
+// with others without coming or going (two unrelated programs mmapping one
+// data file); a pool member that breaks copy-on-write sharing without any
+// change in its resident pages for a whole stats_frequency; and births and
+// exits the agent cannot see (in another PID namespace: a sidecar does not
+// see the other pods of its image, which share its libraries' page cache).
+// The hard ceiling between walks (kMaxSkippedFor) bounds how long any of
+// them can go unseen.
 #include <cstdint>
 
 #include "measure/sharing_pools.h"

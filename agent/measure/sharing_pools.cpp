@@ -10,7 +10,10 @@ void SharingPools::change(const ProcessChange& c, TimePoint now) {
 
 void SharingPools::observe(const ProcessTable& table, TimePoint now) {
   const ScanChanges& changes = table.changes();
-  for (const auto& c : changes.born) change(c, now);
+  for (const auto& c : changes.born) {
+    change(c, now);
+    move(forks_[c.ppid], now);
+  }
   for (const auto& c : changes.gone) change(c, now);
   for (const auto& c : changes.renamed) {
     change(c, now);
@@ -22,14 +25,17 @@ void SharingPools::observe(const ProcessTable& table, TimePoint now) {
   forget_old(now);
 }
 
-void SharingPools::mappings_moved(const Process& p, TimePoint now) {
-  move(programs_[p.stat.comm], now);
+void SharingPools::mappings_moved(const Process& p, bool file_pages, TimePoint now) {
+  move(families_[p.stat.ppid], now);
+  move(families_[p.id.pid], now);
+  if (file_pages) move(programs_[p.stat.comm], now);
 }
 
 PoolMark SharingPools::mark(const Process& p) const {
   return {p.stat.ppid,
           value_of(families_, p.stat.ppid),
           value_of(families_, p.id.pid),
+          value_of(forks_, p.id.pid),
           value_of(programs_, p.stat.comm),
           host_churn_,
           population_};
@@ -42,6 +48,7 @@ void SharingPools::forget_old(TimePoint now) {
   forgot_at_ = now;
   const auto old = [&](const auto& kv) { return now - kv.second.moved_at > memory_; };
   std::erase_if(families_, old);
+  std::erase_if(forks_, old);
   std::erase_if(programs_, old);
 }
 

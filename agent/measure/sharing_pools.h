@@ -4,14 +4,15 @@
 // that map it, so a process's PSS moves without any change of its own when
 // the others that map its pages come, go, or change their mappings. Those are
 // almost always its own pool:
-//   - its parent, its siblings and its children, which share its
-//     copy-on-write pages after a fork (a prefork server's workers);
-//   - the processes of the same program (comm), which share its binary, its
-//     data files and, when they are busy, break copy-on-write sharing with it.
-// Each pool has a generation, moved by a birth, an exit or an exec in it and
-// by any change in the statm of one of its programs' processes. A process's
-// mark holds the generations of its pools; while the mark is unchanged its
-// pages' split with its pool is unchanged.
+//   - its parent, its siblings and its children, which share its anonymous
+//     pages copy-on-write after a fork without exec (a prefork server's
+//     workers), and break that sharing as they write: the only sign of it
+//     without a walk is their statm moving, which they seldom avoid for long;
+//   - the processes of the same program (comm), which share its binary and
+//     its files: a birth, an exit, or a change of their file pages (statm's
+//     shared or text) moves them.
+// Each pool has a generation; a process's mark holds the generations of its
+// pools, and while the mark is unchanged its pages' split with its pool is.
 //
 // Libraries are shared beyond the pool, by most of the host. A birth or exit
 // anywhere moves their split by about one part in the host's population, so
@@ -30,25 +31,24 @@ namespace mg {
 
 struct PoolMark {
   pid_t ppid = 0;
-  std::uint64_t siblings = 0;    // generation of the children of its parent
-  std::uint64_t children = 0;    // generation of its own children
-  std::uint64_t program = 0;     // generation of its comm
+  // Births, exits, execs and statm changes among its parent's children,
+  // and among its own: the processes it may share copy-on-write pages with.
+  std::uint64_t siblings = 0;
+  std::uint64_t children = 0;
+  std::uint64_t forks = 0;       // births among its own children alone
+  std::uint64_t program = 0;     // births, exits, execs, file pages moved
   std::uint64_t host_churn = 0;  // births and exits on the host so far
   std::size_t population = 0;    // processes on the host
   bool operator==(const PoolMark&) const = default;
-  // Everything but the host's figures, which are bounded, not compared.
-  bool same_pool(const PoolMark& o) const {
-    return ppid == o.ppid && siblings == o.siblings && children == o.children &&
-           program == o.program;
-  }
 };
 
 class SharingPools {
  public:
   // Takes in the births, exits and execs of the table's latest scan.
   void observe(const ProcessTable& table, TimePoint now);
-  // `p`'s statm changed: its mappings moved, so its program's pool did.
-  void mappings_moved(const Process& p, TimePoint now);
+  // `p`'s statm changed: its family's copy-on-write sharing may have moved,
+  // and with `file_pages` (statm's shared or text moved) its program's.
+  void mappings_moved(const Process& p, bool file_pages, TimePoint now);
   PoolMark mark(const Process& p) const;
   // Generations not moved for this long are forgotten; a process's mark that
   // held one then differs, which only costs it a walk. Set it to the longest
@@ -69,6 +69,7 @@ class SharingPools {
   }
 
   std::unordered_map<pid_t, Generation> families_;  // by parent pid
+  std::unordered_map<pid_t, Generation> forks_;     // by parent pid
   std::unordered_map<std::string, Generation> programs_;
   std::uint64_t events_ = 0;
   std::uint64_t host_churn_ = 0;

@@ -59,7 +59,11 @@ struct MemoryFields {
   std::uint64_t rss_kb = 0;
   std::uint64_t pss_kb = 0;
   std::uint64_t private_kb = 0;
+  std::uint64_t private_clean_kb = 0;
+  std::uint64_t anonymous_kb = 0;
+  std::uint64_t pss_anon_kb = 0;
   bool saw_rss = false;
+  bool saw_pss_anon = false;
   bool saw_pss = false;
   bool bad = false;
 
@@ -77,8 +81,15 @@ struct MemoryFields {
     } else if (key == "Pss") {
       slot = &pss_kb;
       saw_pss = true;
-    } else if (key == "Private_Clean" || key == "Private_Dirty") {
+    } else if (key == "Private_Clean") {
+      slot = &private_clean_kb;
+    } else if (key == "Private_Dirty") {
       slot = &private_kb;
+    } else if (key == "Anonymous") {
+      slot = &anonymous_kb;
+    } else if (key == "Pss_Anon") {
+      slot = &pss_anon_kb;
+      saw_pss_anon = true;
     } else {
       return;
     }
@@ -91,7 +102,15 @@ struct MemoryFields {
     *slot += kb;
   }
 
-  MemoryUsage usage() const { return {rss_kb * 1024, pss_kb * 1024, private_kb * 1024}; }
+  MemoryUsage usage() const {
+    MemoryUsage u;
+    u.rss = rss_kb * 1024;
+    u.pss = pss_kb * 1024;
+    u.uss = (private_kb + private_clean_kb) * 1024;
+    u.private_clean = private_clean_kb * 1024;
+    if (saw_pss_anon) u.shared_anon = (anonymous_kb - std::min(anonymous_kb, pss_anon_kb)) * 1024;
+    return u;
+  }
 };
 
 }  // namespace

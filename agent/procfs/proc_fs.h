@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,13 @@ struct MemoryUsage {
   std::uint64_t rss = 0;
   std::uint64_t pss = 0;
   std::uint64_t uss = 0;  // Private_Clean + Private_Dirty
+  // Mostly file pages only this process has touched: the first other
+  // process to touch one halves its share, and no statm of ours shows it.
+  std::uint64_t private_clean = 0;
+  // Anonymous less Pss_Anon: how much of its anonymous memory is shared
+  // copy-on-write (after a fork without exec). Unknown before Linux 5.9,
+  // whose rollup has no Pss_Anon.
+  std::optional<std::uint64_t> shared_anon;
 };
 
 // statm, in bytes. Any change in it is a change of the process's own

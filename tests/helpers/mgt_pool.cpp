@@ -1,7 +1,11 @@
 // A worker pool driven from outside, for the accuracy of PSS gauges whose
 // page walks may be skipped. The parent touches --mib MiB of private memory
 // that its --workers workers then share copy-on-write (a preforked server's
-// code and heap), and each worker touches --worker-mib MiB of its own.
+// code and heap) and --parent-own-mib MiB that they do not get
+// (MADV_DONTFORK), and each worker touches --worker-mib MiB of its own. Own
+// memory keeps the libraries a small part of each PSS: their pages are
+// shared with processes the agent may not see (another PID namespace), whose
+// births and exits move them.
 // Commands, one per line on the FIFO --control=PATH:
 //   fork         the parent forks one more worker
 //   reap         the parent kills its oldest worker and reaps it
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <string>
 
@@ -70,19 +75,27 @@ void on_unmap(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  long workers = 3, mib = 24, worker_mib = 2;
+  long workers = 3, mib = 24, parent_own_mib = 0, worker_mib = 2;
   std::string control, events_path = "/dev/null";
   using mgt::helper::number;
   using mgt::helper::text;
   mgt::helper::read_args(argc, argv, "mgt_pool",
                          {{"--workers=", number(workers)},
                           {"--mib=", number(mib)},
+                          {"--parent-own-mib=", number(parent_own_mib)},
                           {"--worker-mib=", number(worker_mib)},
                           {"--file=", text(g_file)},
                           {"--control=", text(control)},
                           {"--events=", text(events_path)}});
   const int events = mgt::helper::open_log(events_path, "mgt_pool");
   touch_mib(mib);
+  if (parent_own_mib > 0) {
+    const std::size_t size = static_cast<std::size_t>(parent_own_mib) << 20;
+    void* own = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (own == MAP_FAILED || madvise(own, size, MADV_DONTFORK) != 0) return 3;
+    madvise(own, size, MADV_NOHUGEPAGE);
+    std::memset(own, 0x6b, size);
+  }
   int acks[2];
   if (pipe2(acks, O_CLOEXEC) != 0) return 3;
   g_ack = acks[1];

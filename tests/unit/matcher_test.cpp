@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "config/config_loader.h"
+#include "fake_proc.h"
+#include "util/clock.h"
 
 namespace mg {
 namespace {
@@ -99,6 +101,58 @@ TEST(Matcher, RuleMatcherSeesARenameAtTheNextScan) {
   p.attrs.cmdline = "w stage=leak";
   p.attrs.read_at += std::chrono::seconds(5);
   EXPECT_TRUE(matches(c.rules[0].match, p, none));
+}
+
+// Verdicts kept in the process table, one byte a rule: new attributes (an
+// exec, a refresh) and a new config (a reload, where a slot may now hold
+// another rule) each give a new answer; so does a rule using a pid file.
+TEST(Matcher, KeptVerdictsFollowTheAttributesAndTheConfig) {
+  testutil::FixtureTree proc_tree{{"uptime", "1000.00 1500.00\n"}};
+  testutil::FixtureTree cgroups{{"cgroup.controllers", "memory\n"}};
+  ProcFs fs{proc_tree.root()};
+  CgroupFs cg{cgroups.root(), "/nonexistent"};
+  ProcessTable table{fs, cg};
+  ManualClock clock;
+  testutil::FakeProcess w;
+  w.pid = 40;
+  w.comm = "w";
+  w.cmdline = "w stage=idle";
+  for (const auto& e : w.entries()) proc_tree.add(e);
+  AttributeNeeds needs;
+  needs.cmdline = true;
+  ScanErrors errors;
+  table.scan(clock.now(), needs, std::chrono::seconds(10), errors);
+
+  Config c = config_of(
+      "  - name: leak\n    match: { cmdline: 'stage=leak' }\n    limit: 1Gi\n"
+      "  - name: idle\n    match: { cmdline: 'stage=idle' }\n    limit: 1Gi\n");
+  RuleMatcher leak(c.rules[0]), idle(c.rules[1]);
+  leak.memoize(0, 1);
+  idle.memoize(1, 1);
+  PidFiles none;
+  std::vector<pid_t> out;
+  leak.select(table, none, out);
+  EXPECT_TRUE(out.empty());
+  idle.select(table, none, out);
+  EXPECT_EQ(out, std::vector<pid_t>{40});
+  ASSERT_EQ(table.find(40)->match_memo.verdicts.size(), 2u);
+
+  // The process rewrites its command line; its attributes' refresh reads it.
+  proc_tree.write("40/cmdline", std::string("w\0stage=leak\0", 13));
+  clock.advance(std::chrono::seconds(11));
+  table.scan(clock.now(), needs, std::chrono::seconds(10), errors);
+  leak.select(table, none, out);
+  EXPECT_EQ(out, std::vector<pid_t>{40});
+  idle.select(table, none, out);
+  EXPECT_TRUE(out.empty());
+
+  // A reload puts another rule in slot 0, with no change of the process.
+  Config reloaded =
+      config_of("  - name: idle\n    match: { cmdline: 'stage=idle' }\n    limit: 1Gi\n");
+  RuleMatcher moved(reloaded.rules[0]);
+  moved.memoize(0, 2);
+  moved.select(table, none, out);
+  EXPECT_TRUE(out.empty()) << "slot 0 said 'matches' for the old rule";
 }
 
 }  // namespace

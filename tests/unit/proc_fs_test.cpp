@@ -246,6 +246,20 @@ TEST(ProcFsMemory, RollupWithPssSplitUsesOnlyPss) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->pss, 448u * 1024);
   EXPECT_EQ(m->uss, 188u * 1024);
+  EXPECT_EQ(m->private_clean, 76u * 1024);
+  EXPECT_EQ(m->shared_anon, 0u) << "Anonymous 112 kB, all of it in Pss_Anon";
+}
+
+TEST(ProcFsMemory, SharedAnonymousIsAnonymousLessItsPss) {
+  // A forked worker: 4 MiB of anonymous pages, half of them shared with its
+  // parent (1 MiB of PSS for those).
+  FixtureTree t({{"3/smaps_rollup",
+                  "Rss: 5000 kB\nPss: 3100 kB\nPss_Anon: 3072 kB\nPrivate_Clean: 0 kB\n"
+                  "Private_Dirty: 2048 kB\nAnonymous: 4096 kB\n"},
+                 {"4/smaps_rollup", kRollupOld}});
+  ProcFs fs(t.root());
+  EXPECT_EQ(fs.read_memory(3)->shared_anon, 1024u * 1024);
+  EXPECT_FALSE(fs.read_memory(4)->shared_anon) << "no Pss_Anon before Linux 5.9: unknown";
 }
 
 TEST(ProcFsMemory, RollupWithoutPssIsParseError) {

@@ -17,17 +17,19 @@ class PssDriftTest : public ::testing::Test {
  protected:
   void SetUp() override {
     walk.statm = {10'000 * kKi, 800 * kKi, 600 * kKi, 40 * kKi, 300 * kKi};
-    walk.pool = {7, 3, 0, 5, 1000, 10'000};
+    walk.pool = {7, 3, 0, 0, 5, 1000, 10'000};
     walk.at = TimePoint{} + 100s;
     walk.settled = true;
   }
-  // A small worker: 300 KiB of its own, 500 KiB of libraries and pool pages
-  // shared with others.
-  void sharing() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi}; }
+  // A small forked worker: 300 KiB of its own, 500 KiB of libraries and
+  // copy-on-write pages shared with others.
+  void sharing() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi, 0, 200 * kKi}; }
+  // The same, exec'd: it shares files, and no anonymous page.
+  void execd() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi, 0, 0}; }
   // A big process whose pages are nearly all its own.
   void private_mostly() {
     walk.statm.resident = 100'000 * kKi;
-    walk.usage = {100'000 * kKi, 99'900 * kKi, 99'850 * kKi};
+    walk.usage = {100'000 * kKi, 99'900 * kKi, 99'850 * kKi, 0, 0};
   }
   bool within(Duration after, const Statm& statm, const PoolMark& pool) const {
     return pss_within_one_percent(walk, statm, pool, walk.at + after, kStats);
@@ -72,6 +74,9 @@ TEST_F(PssDriftTest, ASharerComingOrGoingNeedsAWalk) {
   now.children += 1;
   EXPECT_FALSE(within(kStats, walk.statm, now));
   now = walk.pool;
+  now.forks += 1;
+  EXPECT_FALSE(within(kStats, walk.statm, now));
+  now = walk.pool;
   now.ppid = 1;  // its parent exited: the pages it shared with it are its own now
   EXPECT_FALSE(within(kStats, walk.statm, now));
 }
@@ -97,8 +102,33 @@ TEST_F(PssDriftTest, AProcessOfItsOwnPagesIgnoresItsSharers) {
   now.host_churn += 5000;
   EXPECT_TRUE(within(kStats, walk.statm, now))
       << "Rss - Pss and Pss - Uss under 1%: no sharer can move it by 1%";
-  now.children += 1;
+  now.forks += 1;
   EXPECT_FALSE(within(kStats, walk.statm, now)) << "a fork shares its private pages";
+}
+
+TEST_F(PssDriftTest, AnExecdProcessIgnoresItsFamilyButNotItsProgram) {
+  execd();
+  PoolMark now = walk.pool;
+  now.siblings += 3;  // a busy sibling, or a new one
+  now.children += 3;  // an exec'd child came and went
+  EXPECT_TRUE(within(kStats, walk.statm, now)) << "no copy-on-write page to share with them";
+  now.forks += 1;
+  EXPECT_FALSE(within(kStats, walk.statm, now)) << "its own fork shares its pages";
+  now = walk.pool;
+  now.program += 1;
+  EXPECT_FALSE(within(kStats, walk.statm, now)) << "another of its program mapped its files";
+  walk.usage.shared_anon.reset();  // a kernel without Pss_Anon: it may share
+  now = walk.pool;
+  now.siblings += 1;
+  EXPECT_FALSE(within(kStats, walk.statm, now));
+}
+
+TEST_F(PssDriftTest, CleanPrivatePagesAnyoneCanShareMeanAWalk) {
+  sharing();
+  walk.usage.private_clean = 3 * kKi;  // under 1% of 350 KiB: at most 0.5% if shared
+  EXPECT_TRUE(within(kStats));
+  walk.usage.private_clean = 40 * kKi;  // a file only it has read: 6% if someone reads it too
+  EXPECT_FALSE(within(kStats));
 }
 
 TEST_F(PssDriftTest, NoWalkYetOrNoStatsFrequencyMeansWalk) {

@@ -14,6 +14,12 @@ using namespace std::chrono_literals;
 using testutil::FakeProcess;
 using testutil::FixtureTree;
 
+// The generations a forked worker's walk depends on.
+bool same_pool(const PoolMark& a, const PoolMark& b) {
+  return a.ppid == b.ppid && a.siblings == b.siblings && a.children == b.children &&
+         a.forks == b.forks && a.program == b.program;
+}
+
 class SharingPoolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -57,10 +63,12 @@ TEST_F(SharingPoolsTest, ANewWorkerMovesItsSiblingsAndItsParent) {
   const PoolMark worker = mark(11), master = mark(10), daemon = mark(20);
   add(13, 10, "master");
   scan();
-  EXPECT_FALSE(mark(11).same_pool(worker));
-  EXPECT_FALSE(mark(10).same_pool(master)) << "the master has a new child";
+  EXPECT_FALSE(same_pool(mark(11), worker));
+  EXPECT_FALSE(same_pool(mark(10), master)) << "the master has a new child";
   EXPECT_NE(mark(10).children, master.children);
-  EXPECT_TRUE(mark(20).same_pool(daemon)) << "the daemon shares nothing with the pool";
+  EXPECT_NE(mark(10).forks, master.forks);
+  EXPECT_EQ(mark(11).forks, worker.forks) << "the worker forked nothing";
+  EXPECT_TRUE(same_pool(mark(20), daemon)) << "the daemon shares nothing with the pool";
   EXPECT_EQ(mark(20).host_churn, daemon.host_churn + 1);
   EXPECT_EQ(mark(20).population, 5u);
 }
@@ -69,37 +77,41 @@ TEST_F(SharingPoolsTest, AnExitMovesThePoolAndTheParentsExitItsChildren) {
   const PoolMark worker = mark(12);
   proc.remove("11");
   scan();
-  EXPECT_FALSE(mark(12).same_pool(worker)) << "a sibling exited";
+  EXPECT_FALSE(same_pool(mark(12), worker)) << "a sibling exited";
   const PoolMark after = mark(12);
   proc.remove("10");
   scan();
-  EXPECT_FALSE(mark(12).same_pool(after)) << "its parent exited";
+  EXPECT_FALSE(same_pool(mark(12), after)) << "its parent exited";
 }
 
 TEST_F(SharingPoolsTest, AnExecMovesBothPrograms) {
   const PoolMark worker = mark(11), daemon = mark(20);
   add(12, 10, "cron");  // worker 12 exec'd into a program called cron
   scan();
-  EXPECT_FALSE(mark(11).same_pool(worker));
-  EXPECT_FALSE(mark(20).same_pool(daemon)) << "its new program's pool gained a member";
+  EXPECT_FALSE(same_pool(mark(11), worker));
+  EXPECT_FALSE(same_pool(mark(20), daemon)) << "its new program's pool gained a member";
 }
 
-TEST_F(SharingPoolsTest, MovedMappingsMoveTheirProgramOnly) {
-  const PoolMark worker = mark(11), daemon = mark(20);
-  pools.mappings_moved(*table.find(12), clock.now());
-  EXPECT_FALSE(mark(11).same_pool(worker));
-  EXPECT_TRUE(mark(20).same_pool(daemon));
+TEST_F(SharingPoolsTest, MovedMappingsMoveTheFamilyAndFilePagesTheProgram) {
+  const PoolMark worker = mark(11), master = mark(10), daemon = mark(20);
+  pools.mappings_moved(*table.find(12), false, clock.now());  // its heap grew
+  EXPECT_NE(mark(11).siblings, worker.siblings);
+  EXPECT_NE(mark(10).children, master.children);
+  EXPECT_EQ(mark(11).program, worker.program) << "no file page moved";
+  pools.mappings_moved(*table.find(12), true, clock.now());  // it mapped a file
+  EXPECT_NE(mark(11).program, worker.program);
+  EXPECT_TRUE(same_pool(mark(20), daemon));
 }
 
 TEST_F(SharingPoolsTest, OldGenerationsAreForgottenAndAForgottenOneReadsAsMoved) {
   pools.set_memory(30s);
-  pools.mappings_moved(*table.find(20), clock.now());
+  pools.mappings_moved(*table.find(20), true, clock.now());
   const PoolMark daemon = mark(20);
   ASSERT_NE(daemon.program, 0u);
   clock.advance(31s);
   scan();
   EXPECT_EQ(mark(20).program, 0u);
-  EXPECT_FALSE(mark(20).same_pool(daemon));
+  EXPECT_FALSE(same_pool(mark(20), daemon));
 }
 
 }  // namespace
