@@ -211,7 +211,7 @@ void CheckLoop::run() {
   for (bool stopping = false; !stopping;) {
     process_reloads();
     const auto start = steady_clock::now();
-    CheckReport report = check(false);
+    CheckReport report = check(false, this_check_early);
     const auto end = steady_clock::now();
     if (this_check_early) {
       early_allowed = end + std::max<Duration>(20 * (end - start), between_.policy().min_period);
@@ -315,6 +315,10 @@ void CheckLoop::check_now() {
   check(false);
 }
 
+void CheckLoop::check_early() {
+  check(false, true);
+}
+
 bool CheckLoop::run_fast_checks() {
   ScanErrors errors;
   const bool crossed = between_.look(clock_.now(), table_, sampler_, config_->interval, errors);
@@ -342,7 +346,7 @@ void CheckLoop::count_scan_errors(const ScanErrors& errors) {
   if (errors.io) metrics_.scan_error("io", errors.io);
 }
 
-CheckReport CheckLoop::check(bool collect_rows) {
+CheckReport CheckLoop::check(bool collect_rows, bool early) {
   CheckReport report;
   ScanErrors errors;
   const TimePoint now = clock_.now();
@@ -366,6 +370,8 @@ CheckReport CheckLoop::check(bool collect_rows) {
 
   // match
   const std::uint64_t check_number = ++checks_;
+  std::vector<pid_t> watched;
+  if (early) watched = between_.schedule().pids();
   between_.schedule().clear();
   for (auto& rs : rules_) {
     rs->matcher.select(table_, pid_files_, rs->members);
@@ -387,7 +393,7 @@ CheckReport CheckLoop::check(bool collect_rows) {
 
   // measure
   plan_.begin(check_number, rules_);
-  plan_.measure_rss(table_, sampler_, errors);
+  plan_.measure_rss(table_, sampler_, errors, early ? &watched : nullptr);
   plan_.measure_detail(rules_, table_, sampler_, limits_, errors);
 
   // judge and act, rule by rule; export

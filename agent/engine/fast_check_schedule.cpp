@@ -31,4 +31,12 @@ std::optional<TimePoint> FastCheckSchedule::next_due() const {
   return next;
 }
 
+std::vector<pid_t> FastCheckSchedule::pids() const {
+  std::vector<pid_t> out;
+  out.reserve(items_.size());
+  for (const Item& item : items_) out.push_back(item.id.pid);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace mg

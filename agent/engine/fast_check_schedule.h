@@ -55,6 +55,8 @@ class FastCheckSchedule {
   void clear() { items_.clear(); }
   void add(const Item& item) { items_.push_back(item); }
   std::size_t size() const { return items_.size(); }
+  // The processes watched, sorted.
+  std::vector<pid_t> pids() const;
   std::optional<TimePoint> next_due() const;
 
   // Calls `look(item)` for every item due at `now`; it returns the next due

@@ -33,9 +33,14 @@ void MeasurePlan::begin(std::uint64_t check, const RuleStates& rules) {
   std::erase_if(demand_, [&](const auto& kv) { return kv.second.check != check; });
 }
 
-void MeasurePlan::measure_rss(ProcessTable& table, MemorySampler& sampler, ScanErrors& errors) {
+void MeasurePlan::measure_rss(ProcessTable& table, MemorySampler& sampler, ScanErrors& errors,
+                              const std::vector<pid_t>* only) {
   for (auto& [pid, d] : demand_) {
     const Process* p = table.find(pid);
+    if (p && only && !std::binary_search(only->begin(), only->end(), pid) && sampler.knows(*p)) {
+      d.measured = true;
+      continue;
+    }
     d.measured = p && sampler.refresh_rss(*p, errors);
     if (p && !d.measured) table.suspect(pid);
   }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "discover/process_table.h"
 #include "engine/limit_resolver.h"
@@ -23,9 +24,12 @@ class MeasurePlan {
   // gauges want each PSS at least every stats_frequency), and processes no
   // rule matches any more are forgotten.
   void begin(std::uint64_t check, const RuleStates& rules);
-  // Reads the RSS of every wanted process. A process that could not be read
-  // is marked suspect in the table, so the next scan re-reads its identity.
-  void measure_rss(ProcessTable& table, MemorySampler& sampler, ScanErrors& errors);
+  // Reads the RSS of every wanted process, or with `only`, of those in it
+  // (sorted) and of those never read; the others keep their last figures. A
+  // process that could not be read is marked suspect in the table, so the
+  // next scan re-reads its identity.
+  void measure_rss(ProcessTable& table, MemorySampler& sampler, ScanErrors& errors,
+                   const std::vector<pid_t>* only = nullptr);
   // Decides the page walks judging needs, rule by rule, then does them.
   void measure_detail(RuleStates& rules, const ProcessTable& table, MemorySampler& sampler,
                       LimitResolver& limits, ScanErrors& errors);

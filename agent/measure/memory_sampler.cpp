@@ -128,6 +128,11 @@ bool MemorySampler::settled(const Process& p, TimePoint now) const {
   return now - p.first_seen_at >= staleness_;
 }
 
+bool MemorySampler::knows(const Process& p) const {
+  auto it = entries_.find(p.id.pid);
+  return it != entries_.end() && it->second.start_time == p.id.start_time && it->second.statm_read;
+}
+
 const MemoryFigures* MemorySampler::figures(pid_t pid) const {
   auto it = entries_.find(pid);
   return it == entries_.end() ? nullptr : &it->second.fig;

@@ -79,6 +79,8 @@ class MemorySampler {
   // Applies the policy above; call after refresh_rss.
   void refresh_detail(const Process& p, const DetailDemand& demand, ScanErrors& errors);
   const MemoryFigures* figures(pid_t pid) const;
+  // Whether `p`'s RSS has been read (and it is the same process).
+  bool knows(const Process& p) const;
   // Takes in the table's latest scan: drops the processes it no longer has
   // and notes who came and went for the sharing pools.
   void follow(const ProcessTable& table);

@@ -103,6 +103,47 @@ TEST_F(CheckLoopFastTest, AGrowingProcessIsLookedAtSoonerAsItNearsItsLimit) {
   EXPECT_EQ(loop->fast_checks_scheduled(), 0u) << "over its limit: left to the judge";
 }
 
+// The check a crossing brings forward re-reads only what the looks watched:
+// at N=10,000 re-reading everyone made each kill wait a whole check's
+// statm reads. The others keep the last check's figures until the next
+// regular check.
+TEST_F(CheckLoopFastTest, AnEarlyCheckReReadsOnlyTheWatchedProcesses) {
+  FakeProcess leak, idle;
+  leak.rss_kib = 40 * 1024;
+  idle.pid = 101;
+  idle.start_time = 6000;
+  idle.rss_kib = 10 * 1024;
+  put(leak);
+  put(idle);
+  auto loop = loop_for(kLeakRule);
+  loop->check_now();
+  clock.advance(seconds(1));
+  leak.rss_kib = 80 * 1024;
+  put(leak);
+  loop->check_now();
+  ASSERT_EQ(loop->fast_checks_scheduled(), 1u);
+
+  clock.advance(*loop->next_fast_check() - clock.now());
+  leak.rss_kib = 101 * 1024;
+  idle.rss_kib = 20 * 1024;  // grew, far from its limit: nobody looks
+  put(leak);
+  put(idle);
+  ASSERT_TRUE(loop->run_fast_checks());
+  loop->check_early();
+  EXPECT_EQ(exceeded("leak"), 1) << "the early check judges the crossing";
+  const auto idle_rss = [&] {
+    const std::string text = metrics.render();
+    const std::string key =
+        "memoryguard_process_rss_bytes{name=\"worker\",pid=\"101\",rule=\"leak\"} ";
+    const auto at = text.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + key.size()));
+  };
+  EXPECT_EQ(idle_rss(), 10.0 * 1024 * 1024) << "kept from the last regular check";
+  clock.advance(seconds(1));
+  loop->check_now();
+  EXPECT_EQ(idle_rss(), 20.0 * 1024 * 1024) << "a regular check reads everyone";
+}
+
 TEST_F(CheckLoopFastTest, SteadyProcessesFarFromTheirLimitAreNeverLookedAtBetweenChecks) {
   for (int pid = 100; pid < 140; ++pid) {
     FakeProcess p;
