@@ -3,6 +3,7 @@
 // (or process-exporter's config) can pick them and nothing else.
 //
 //   mgb_population --marker=TOKEN --small=N [--min-mib=2 --max-mib=20]
+//                  [--tiny=N --tiny-min-kib=100 --tiny-max-kib=500] [--drift=N]
 //                  [--large=1024,4096:256] [--pool=4 --pool-mib=64] [--slots=50]
 //
 // Small process i touches between min and max MiB (log-uniform, fixed seed,
@@ -14,10 +15,21 @@
 // sits SHARE/2 MiB under its RSS. The pool is one process sharing pool-mib MiB
 // with pool-1 forked children.
 //
-// Each member is an exec of this binary with --role=..., so its command line
-// says what it is. The parent prints "member ROLE MIB PID" per member, then
-// "ready", and sleeps until killed. Every member dies with its parent
-// (PR_SET_PDEATHSIG), and the parent dies with whoever started it.
+// Tiny members (the bulk of a population of ten thousand) touch between
+// tiny-min-kib and tiny-max-kib KiB and are execs of the static mgb_sleeper
+// beside this binary, spawned with posix_spawn (vfork: no page tables to
+// copy), which is what makes 10,000 processes take seconds. A drift member
+// touches 8 MiB, then every second touches or drops 16 KiB at random (a
+// bounded walk within 2 MiB more): the "mostly" of a mostly idle population,
+// whose PSS moves slowly, as a real idle service's does.
+//
+// Each other member is an exec of this binary with --role=..., so its command
+// line says what it is. The parent prints "member ROLE SIZE PID" per member
+// (SIZE in MiB, in KiB for tiny ones), then "ready", and sleeps until killed.
+// Every member dies with its parent (PR_SET_PDEATHSIG), and the parent dies
+// with whoever started it.
+#include <limits.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -42,6 +54,8 @@ constexpr std::size_t kMiB = 1024 * 1024;
 // A typo must not eat the machine: no member may touch more than this.
 constexpr long kMaxMemberMiB = 8192;
 constexpr long kMaxSmall = 5000;
+constexpr long kMaxTiny = 20000;
+constexpr long kMaxDrift = 1000;
 
 [[noreturn]] void die(const char* what) {
   std::fprintf(stderr, "mgb_population: %s: %s\n", what, std::strerror(errno));
@@ -111,6 +125,31 @@ int run_member(std::string_view role, long mib, long share_mib, long children, i
       wait_for(done[0], 1);
     }
     map_touched(mib, false);
+  } else if (role == "drift") {
+    map_touched(mib, false);
+    constexpr long kStepPages = 4, kMaxPages = 512;
+    const long page = sysconf(_SC_PAGESIZE);
+    char* extra = static_cast<char*>(mmap(nullptr, static_cast<std::size_t>(kMaxPages * page),
+                                          PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (extra == MAP_FAILED) die("mmap");
+    madvise(extra, static_cast<std::size_t>(kMaxPages * page), MADV_NOHUGEPAGE);
+    const char ok = 1;
+    if (write(ready_fd, &ok, 1) != 1) die("write");
+    std::mt19937 rng(static_cast<unsigned>(getpid()));
+    long pages = 0;
+    for (;;) {
+      sleep(1);
+      const bool grow = pages == 0 || (pages < kMaxPages && (rng() & 1));
+      for (long i = 0; i < kStepPages; ++i) {
+        if (grow) {
+          extra[pages * page] = 0x5a;
+          ++pages;
+        } else {
+          --pages;
+          madvise(extra + pages * page, static_cast<std::size_t>(page), MADV_DONTNEED);
+        }
+      }
+    }
   } else if (role == "pool") {
     int done[2];
     if (pipe(done) != 0) die("pipe");
@@ -133,7 +172,35 @@ struct Member {
   long share_mib = 0;
   long children = 0;
   long slot = 0;
+  long kib = 0;  // tiny members only
 };
+
+std::string sleeper_path() {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) die("readlink(/proc/self/exe)");
+  std::string path(self, static_cast<std::size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "mgb_sleeper";
+}
+
+pid_t spawn_tiny(const Member& m, const std::string& sleeper, const std::string& marker,
+                 int ready_fd) {
+  std::vector<std::string> args = {"mgb_sleeper",
+                                   "--kib=" + std::to_string(m.kib),
+                                   "--slot=" + std::to_string(m.slot),
+                                   "--ready-fd=" + std::to_string(ready_fd),
+                                   "--parent=" + std::to_string(getpid()),
+                                   "--marker=" + marker};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  if (const int err = posix_spawn(&pid, sleeper.c_str(), nullptr, nullptr, argv.data(), environ)) {
+    errno = err;
+    die(sleeper.c_str());
+  }
+  return pid;
+}
 
 pid_t spawn(const Member& m, const std::string& marker, int ready_fd) {
   const pid_t parent = getpid();
@@ -180,6 +247,7 @@ int main(int argc, char** argv) {
   std::string role, marker, large;
   long mib = 0, share_mib = 0, children = 0, ready_fd = -1;
   long small = 0, min_mib = 2, max_mib = 20, pool = 0, pool_mib = 64, slots = 50;
+  long tiny = 0, tiny_min_kib = 100, tiny_max_kib = 500, drift = 0;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&](std::string_view key) -> const char* {
@@ -209,6 +277,14 @@ int main(int argc, char** argv) {
       pool = std::atol(v);
     } else if (auto v = value("--pool-mib=")) {
       pool_mib = std::atol(v);
+    } else if (auto v = value("--tiny=")) {
+      tiny = std::atol(v);
+    } else if (auto v = value("--tiny-min-kib=")) {
+      tiny_min_kib = std::atol(v);
+    } else if (auto v = value("--tiny-max-kib=")) {
+      tiny_max_kib = std::atol(v);
+    } else if (auto v = value("--drift=")) {
+      drift = std::atol(v);
     } else if (auto v = value("--slots=")) {
       slots = std::max(1L, std::atol(v));
     } else if (!value("--slot=")) {
@@ -217,8 +293,13 @@ int main(int argc, char** argv) {
     }
   }
   if (!role.empty()) return run_member(role, mib, share_mib, children, static_cast<int>(ready_fd));
-  if (marker.empty() || small < 0 || small > kMaxSmall || min_mib < 1 || max_mib < min_mib) {
-    std::fprintf(stderr, "mgb_population: need --marker and 0 <= --small <= %ld\n", kMaxSmall);
+  if (marker.empty() || small < 0 || small > kMaxSmall || min_mib < 1 || max_mib < min_mib ||
+      tiny < 0 || tiny > kMaxTiny || tiny_min_kib < 4 || tiny_max_kib < tiny_min_kib ||
+      tiny_max_kib > 4096 || drift < 0 || drift > kMaxDrift) {
+    std::fprintf(stderr,
+                 "mgb_population: need --marker, 0 <= --small <= %ld, 0 <= --tiny <= %ld "
+                 "(4 <= KiB <= 4096), 0 <= --drift <= %ld\n",
+                 kMaxSmall, kMaxTiny, kMaxDrift);
     return 2;
   }
 
@@ -232,6 +313,23 @@ int main(int argc, char** argv) {
     Member m;
     m.role = "small";
     m.mib = std::lround(std::exp(log_size(rng)));
+    m.slot = i % slots;
+    members.push_back(m);
+  }
+  // Drawn after the small ones, so that --small=N weighs the same as before.
+  std::uniform_int_distribution<long> tiny_kib(tiny_min_kib, tiny_max_kib);
+  std::vector<Member> tinies;
+  for (long i = 0; i < tiny; ++i) {
+    Member m;
+    m.role = "tiny";
+    m.kib = tiny_kib(rng);
+    m.slot = (small + i) % slots;
+    tinies.push_back(m);
+  }
+  for (long i = 0; i < drift; ++i) {
+    Member m;
+    m.role = "drift";
+    m.mib = 8;
     m.slot = i % slots;
     members.push_back(m);
   }
@@ -250,7 +348,12 @@ int main(int argc, char** argv) {
     const pid_t pid = spawn(m, marker, ready[1]);
     std::printf("member %s %ld %d\n", m.role.c_str(), m.mib, static_cast<int>(pid));
   }
-  wait_for(ready[0], static_cast<long>(members.size()));
+  const std::string sleeper = tinies.empty() ? "" : sleeper_path();
+  for (const Member& m : tinies) {
+    const pid_t pid = spawn_tiny(m, sleeper, marker, ready[1]);
+    std::printf("member tiny %ld %d\n", m.kib, static_cast<int>(pid));
+  }
+  wait_for(ready[0], static_cast<long>(members.size() + tinies.size()));
   std::puts("ready");
   std::fflush(stdout);
   for (;;) pause();
