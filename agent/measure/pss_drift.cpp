@@ -11,6 +11,33 @@ bool under_one_percent(std::uint64_t bytes, std::uint64_t pss) {
   return bytes <= pss / 100;
 }
 
+// Any process may map a file page next, unseen: a library's code path it
+// had not run yet, a program outside the pool opening the same file. Such
+// pages are mapped by (resident file bytes) / (their PSS) processes on
+// average, and one more mapper moves their PSS by about a share of one in
+// that many plus one: it must fit in half the budget. A library page mapped
+// by most of the host moves by nothing; the code of a program that runs as
+// three processes moves by a quarter. Where the kernel does not split PSS
+// by kind, every shared page counts as a file page.
+bool few_more_mappers_move_little(const WalkBasis& walk) {
+  const MemoryUsage& u = walk.usage;
+  std::uint64_t resident = 0, pss = 0;
+  if (u.pss_file) {
+    resident = walk.statm.shared;
+    pss = *u.pss_file;
+  } else {
+    resident = u.rss > u.uss ? u.rss - u.uss : 0;
+    pss = u.pss > u.uss ? u.pss - u.uss : 0;
+  }
+  // Clean private pages are judged on their own (above): here, the shared.
+  resident -= std::min(resident, u.private_clean);
+  pss -= std::min(pss, u.private_clean);
+  if (pss == 0 || resident == 0) return true;
+  const long double mappers = static_cast<long double>(resident) / static_cast<long double>(pss);
+  const long double moved = static_cast<long double>(pss) / (mappers + 1);
+  return moved * 200 <= static_cast<long double>(u.pss);
+}
+
 }  // namespace
 
 bool pss_within_one_percent(const WalkBasis& walk, const Statm& statm_now, const PoolMark& pool_now,
@@ -27,6 +54,7 @@ bool pss_within_one_percent(const WalkBasis& walk, const Statm& statm_now, const
   // nothing but a walk shows it. Their worst case, half of them, must fit in
   // half the budget.
   if (u.private_clean > u.pss / 100) return false;
+  if (!few_more_mappers_move_little(walk)) return false;
   // A fork shares every page of the parent, private ones too.
   if (pool_now.forks != walk.pool.forks) return false;
   const std::uint64_t shared_share = u.pss > u.uss ? u.pss - u.uss : 0;

@@ -62,6 +62,7 @@ struct MemoryFields {
   std::uint64_t private_clean_kb = 0;
   std::uint64_t anonymous_kb = 0;
   std::uint64_t pss_anon_kb = 0;
+  std::uint64_t pss_file_kb = 0;  // Pss_File + Pss_Shmem
   bool saw_rss = false;
   bool saw_pss_anon = false;
   bool saw_pss = false;
@@ -90,6 +91,8 @@ struct MemoryFields {
     } else if (key == "Pss_Anon") {
       slot = &pss_anon_kb;
       saw_pss_anon = true;
+    } else if (key == "Pss_File" || key == "Pss_Shmem") {
+      slot = &pss_file_kb;
     } else {
       return;
     }
@@ -108,7 +111,10 @@ struct MemoryFields {
     u.pss = pss_kb * 1024;
     u.uss = (private_kb + private_clean_kb) * 1024;
     u.private_clean = private_clean_kb * 1024;
-    if (saw_pss_anon) u.shared_anon = (anonymous_kb - std::min(anonymous_kb, pss_anon_kb)) * 1024;
+    if (saw_pss_anon) {
+      u.shared_anon = (anonymous_kb - std::min(anonymous_kb, pss_anon_kb)) * 1024;
+      u.pss_file = pss_file_kb * 1024;
+    }
     return u;
   }
 };

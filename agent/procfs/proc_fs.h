@@ -50,6 +50,9 @@ struct MemoryUsage {
   // copy-on-write (after a fork without exec). Unknown before Linux 5.9,
   // whose rollup has no Pss_Anon.
   std::optional<std::uint64_t> shared_anon;
+  // Pss_File + Pss_Shmem: the file and shmem pages' part of PSS (statm's
+  // `shared` is their resident size). Unknown before Linux 5.9 too.
+  std::optional<std::uint64_t> pss_file;
 };
 
 // statm, in bytes. Any change in it is a change of the process's own

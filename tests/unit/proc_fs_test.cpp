@@ -248,6 +248,7 @@ TEST(ProcFsMemory, RollupWithPssSplitUsesOnlyPss) {
   EXPECT_EQ(m->uss, 188u * 1024);
   EXPECT_EQ(m->private_clean, 76u * 1024);
   EXPECT_EQ(m->shared_anon, 0u) << "Anonymous 112 kB, all of it in Pss_Anon";
+  EXPECT_EQ(m->pss_file, 336u * 1024) << "Pss_File + Pss_Shmem";
 }
 
 TEST(ProcFsMemory, SharedAnonymousIsAnonymousLessItsPss) {
@@ -260,6 +261,7 @@ TEST(ProcFsMemory, SharedAnonymousIsAnonymousLessItsPss) {
   ProcFs fs(t.root());
   EXPECT_EQ(fs.read_memory(3)->shared_anon, 1024u * 1024);
   EXPECT_FALSE(fs.read_memory(4)->shared_anon) << "no Pss_Anon before Linux 5.9: unknown";
+  EXPECT_FALSE(fs.read_memory(4)->pss_file);
 }
 
 TEST(ProcFsMemory, RollupWithoutPssIsParseError) {

@@ -22,14 +22,15 @@ class PssDriftTest : public ::testing::Test {
     walk.settled = true;
   }
   // A small forked worker: 300 KiB of its own, 500 KiB of libraries and
-  // copy-on-write pages shared with others.
-  void sharing() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi, 0, 200 * kKi}; }
+  // copy-on-write pages shared with others; of the 600 KiB of file pages
+  // resident, 30 KiB of PSS (mapped by 20 processes on average).
+  void sharing() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi, 0, 200 * kKi, 30 * kKi}; }
   // The same, exec'd: it shares files, and no anonymous page.
-  void execd() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi, 0, 0}; }
+  void execd() { walk.usage = {800 * kKi, 350 * kKi, 300 * kKi, 0, 0, 30 * kKi}; }
   // A big process whose pages are nearly all its own.
   void private_mostly() {
     walk.statm.resident = 100'000 * kKi;
-    walk.usage = {100'000 * kKi, 99'900 * kKi, 99'850 * kKi, 0, 0};
+    walk.usage = {100'000 * kKi, 99'900 * kKi, 99'850 * kKi, 0, 0, 50 * kKi};
   }
   bool within(Duration after, const Statm& statm, const PoolMark& pool) const {
     return pss_within_one_percent(walk, statm, pool, walk.at + after, kStats);
@@ -128,6 +129,21 @@ TEST_F(PssDriftTest, CleanPrivatePagesAnyoneCanShareMeanAWalk) {
   walk.usage.private_clean = 3 * kKi;  // under 1% of 350 KiB: at most 0.5% if shared
   EXPECT_TRUE(within(kStats));
   walk.usage.private_clean = 40 * kKi;  // a file only it has read: 6% if someone reads it too
+  EXPECT_FALSE(within(kStats));
+}
+
+TEST_F(PssDriftTest, FilePagesSharedWithFewMeanAWalk) {
+  sharing();
+  // 250 KiB of PSS for its 600 KiB of file pages: 2.4 mappers on average,
+  // and one more (a code path another process runs for the first time)
+  // moves it by 73 KiB, a fifth of its PSS, unseen.
+  walk.usage.pss_file = 250 * kKi;
+  walk.usage.pss = 550 * kKi;
+  EXPECT_FALSE(within(kStats));
+  // Without Pss_File (before Linux 5.9) all its shared pages count as file
+  // pages: 50 KiB of PSS for 500 KiB, one more mapper moves 4.5 KiB, 1.3%.
+  sharing();
+  walk.usage.pss_file.reset();
   EXPECT_FALSE(within(kStats));
 }
 
