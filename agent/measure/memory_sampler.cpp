@@ -15,7 +15,8 @@ MemorySampler::MemorySampler(ProcFs& proc, const Clock& clock, Duration stalenes
 bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
   auto [it, inserted] = entries_.try_emplace(p.id.pid);
   Entry& e = it->second;
-  if (!inserted && e.start_time != p.id.start_time) {
+  const bool new_process = inserted || e.start_time != p.id.start_time;
+  if (!inserted && new_process) {
     e = Entry{};  // a reused pid: nothing of the old process carries over
   }
   e.start_time = p.id.start_time;
@@ -26,11 +27,10 @@ bool MemorySampler::refresh_rss(const Process& p, ScanErrors& errors) {
     return false;
   }
   const TimePoint now = clock_.now();
-  if (e.statm_read && *statm != e.statm) {
+  if (!new_process && *statm != e.statm) {
     pools_.mappings_moved(p, statm->shared != e.statm.shared || statm->text != e.statm.text, now);
   }
   e.statm = *statm;
-  e.statm_read = true;
   const std::uint64_t rss = statm->resident;
   if (e.rss_at != TimePoint{} && now > e.rss_at) {
     const double dt = std::chrono::duration<double>(now - e.rss_at).count();
@@ -74,8 +74,8 @@ void MemorySampler::refresh_detail(const Process& p, const DetailDemand& demand,
     e.detail_at = now;
     return;
   }
-  if (!read && (demand.force || (e.fig.rss >= demand.threshold &&
-                                 (e.fig.pss >= demand.threshold || now >= e.next_optional_read)))) {
+  if (!read && judging &&
+      (demand.force || e.fig.pss >= demand.threshold || now >= e.next_optional_read)) {
     // Even a read that judging needs waits out the hard cap: a huge process
     // hovering at its limit must not spend a tenth of its time stalled on us.
     read = now >= e.next_forced_read;
@@ -130,7 +130,8 @@ bool MemorySampler::settled(const Process& p, TimePoint now) const {
 
 bool MemorySampler::knows(const Process& p) const {
   auto it = entries_.find(p.id.pid);
-  return it != entries_.end() && it->second.start_time == p.id.start_time && it->second.statm_read;
+  // An entry is kept only once its statm was read.
+  return it != entries_.end() && it->second.start_time == p.id.start_time;
 }
 
 const MemoryFigures* MemorySampler::figures(pid_t pid) const {

@@ -91,7 +91,6 @@ class MemorySampler {
     std::uint64_t start_time = 0;
     CachedFile statm_file;
     Statm statm;
-    bool statm_read = false;
     TimePoint rss_at{};
     MemoryFigures fig;
     std::uint64_t exact_pss = 0;

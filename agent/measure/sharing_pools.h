@@ -39,7 +39,6 @@ struct PoolMark {
   std::uint64_t program = 0;     // births, exits, execs, file pages moved
   std::uint64_t host_churn = 0;  // births and exits on the host so far
   std::size_t population = 0;    // processes on the host
-  bool operator==(const PoolMark&) const = default;
 };
 
 class SharingPools {
