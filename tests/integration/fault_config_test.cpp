@@ -96,8 +96,12 @@ TEST_F(FaultConfigTest, EveryBadReloadIsRefusedExplainedAndTheOldRuleKeepsActing
       {"10,000 matchers",
        [&](const std::string& f) { overwrite_file(f, ten_thousand_matchers(g)); }, "duplicate key",
        true},
+      // Replaced whole, not written in place: 2 MiB written in place can
+      // stall past the watcher's 50 ms settling read, and its first lines
+      // are the good config's, valid with no rule yet (it flaked so, once
+      // in about ten runs). The half-written case above is the in-place one.
       {"over 1 MiB",
-       [&](const std::string& f) { overwrite_file(f, g + "#" + std::string(2 << 20, 'x') + "\n"); },
+       [&](const std::string& f) { write_file(f, g + "#" + std::string(2 << 20, 'x') + "\n"); },
        "too large", false},
       {"not UTF-8", [&](const std::string& f) { overwrite_file(f, g + "# caf\xe9\n"); },
        "invalid UTF-8", true},
