@@ -144,6 +144,16 @@ std::future<ReloadOutcome> CheckLoop::request_reload(std::string why) {
 
 ReloadOutcome CheckLoop::reload(const std::string& why) {
   ConfigLoadResult loaded = load_config_file(options_.config_path);
+  // A file that turns empty is most likely being written (truncated, its
+  // bytes not there yet), and empty is a valid config with no rule: it must
+  // not drop every rule. `rules: []` does, as the web config's `{}` does.
+  if (loaded.config && loaded.content_hash == config_content_hash("") &&
+      content_hash_ != loaded.content_hash) {
+    loaded.config.reset();
+    loaded.errors.push_back({options_.config_path, Mark{}, "config.file",
+                             "empty: most likely being written; a config without rules says "
+                             "`rules: []`"});
+  }
   if (loaded.config) {
     if (auto errors = host_errors(*loaded.config); !errors.empty()) {
       loaded.errors = std::move(errors);

@@ -103,6 +103,8 @@ TEST_F(FaultConfigTest, EveryBadReloadIsRefusedExplainedAndTheOldRuleKeepsActing
       {"over 1 MiB",
        [&](const std::string& f) { write_file(f, g + "#" + std::string(2 << 20, 'x') + "\n"); },
        "too large", false},
+      {"emptied (truncated, not yet written)", [&](const std::string& f) { overwrite_file(f, ""); },
+       "empty: most likely being written", false},
       {"not UTF-8", [&](const std::string& f) { overwrite_file(f, g + "# caf\xe9\n"); },
        "invalid UTF-8", true},
   };
